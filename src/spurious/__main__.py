@@ -1,0 +1,3 @@
+from spurious.cli import main
+
+main()

@@ -1,0 +1,131 @@
+"""Reading and writing result files: JSONL with precise errors, atomic writes.
+
+Every reader error names the file, the 1-based line and the field, so a user can fix the input.
+Writers go to a temporary file in the same folder and are renamed into place, so a crash never
+leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+
+class InputError(ValueError):
+    """Bad user input: the message names the file, the line and the field."""
+
+    def __init__(self, path: str | os.PathLike, line: int | None, message: str, field: str | None = None):
+        where = str(path)
+        if line is not None:
+            where += f":{line}"
+        if field is not None:
+            message = f"field '{field}': {message}"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.field = str(path), line, field
+
+
+def _open_text(path: Path, mode: str = "rt"):
+    if path.suffix == ".gz":
+        return gzip.open(path, mode, encoding="utf-8")
+    return open(path, mode, encoding="utf-8")
+
+
+def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dict[str, type | tuple] | None = None
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for each non-blank line of a JSONL (or .jsonl.gz) file.
+
+    ``required`` fields must be present; ``types`` maps a field to the accepted type(s).
+    Raises :class:`InputError` naming file, line and field on the first bad line.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, None, "file not found")
+    try:
+        fh = _open_text(p)
+    except OSError as e:  # unreadable
+        raise InputError(p, None, f"cannot read: {e}") from e
+    with fh:
+        lineno = 0
+        while True:
+            try:
+                raw = fh.readline()
+            except UnicodeDecodeError as e:
+                raise InputError(p, lineno + 1, f"not valid UTF-8 ({e.reason})") from e
+            if not raw:
+                break
+            lineno += 1
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise InputError(p, lineno, f"invalid JSON: {e.msg} (column {e.colno})") from e
+            if not isinstance(obj, dict):
+                raise InputError(p, lineno, f"expected a JSON object, got {type(obj).__name__}")
+            for f in required:
+                if f not in obj:
+                    raise InputError(p, lineno, "missing", field=f)
+            for f, t in (types or {}).items():
+                if f in obj and obj[f] is not None and not isinstance(obj[f], t):
+                    want = t.__name__ if isinstance(t, type) else "/".join(x.__name__ for x in t)
+                    raise InputError(p, lineno, f"expected {want}, got {type(obj[f]).__name__}", field=f)
+            yield lineno, obj
+
+
+def read_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dict[str, type | tuple] | None = None
+               ) -> list[dict[str, Any]]:
+    """All objects of a JSONL file (see :func:`iter_jsonl`)."""
+    return [obj for _, obj in iter_jsonl(path, required, types)]
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w"):
+    """Open a temporary sibling of ``path`` for writing; rename it into place only on success."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        if p.suffix == ".gz":
+            fh = gzip.open(tmp, mode if "t" in mode or "b" in mode else mode + "t", encoding="utf-8")
+        else:
+            fh = open(tmp, mode, encoding=None if "b" in mode else "utf-8")
+        with fh:
+            yield fh
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
+    """Atomically write rows as JSONL (gzip if the name ends in .gz). Returns the row count."""
+    n = 0
+    with atomic_open(path) as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def append_jsonl(path: str | os.PathLike, row: dict[str, Any]) -> None:
+    """Append one row and flush it to disk (for resumable, line-by-line logs)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write one JSON document (indented)."""
+    with atomic_open(path) as fh:
+        json.dump(obj, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
