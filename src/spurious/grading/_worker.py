@@ -1,0 +1,107 @@
+"""A grading worker process: ``python -m spurious.grading._worker MEMORY_MB``.
+
+It reads ``(task_id, kind, args)`` messages from stdin and writes ``(task_id, "ok"|"error", value)`` to the
+original stdout (both :class:`multiprocessing.connection.Connection` framing). Everything the libraries print
+goes to stderr. The parent enforces the wall-clock deadline by killing this process, so math-verify's own
+``signal.alarm`` timeouts are switched off here (they would end a call early with a silent ``False``).
+Its address space is capped (``RLIMIT_AS``) so that a runaway SymPy computation raises ``MemoryError``
+instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any, Callable
+
+
+class TruncatingFilter(logging.Filter):
+    """Shorten log records: math-verify logs whole (possibly 200 KB) inputs on failures."""
+
+    def __init__(self, limit: int = 300):
+        super().__init__()
+        self.limit = limit
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if len(msg) > self.limit:
+            record.msg, record.args = msg[: self.limit] + f"... [{len(msg)} chars]", None
+        return True
+
+
+def cap_math_verify_logging(level: int = logging.ERROR) -> None:
+    """Raise math-verify's log level and truncate what it still logs."""
+    for name in ("math_verify", "math_verify.parser", "math_verify.grader", "math_verify.utils"):
+        lg = logging.getLogger(name)
+        lg.setLevel(level)
+        if not any(isinstance(f, TruncatingFilter) for f in lg.filters):
+            lg.addFilter(TruncatingFilter())
+
+
+def math_verify_equal(gold: str, answer: str) -> bool:
+    """math-verify's verdict, gold first (``"$" + gold + "$"``), without its signal-based timeouts."""
+    from math_verify import parse, verify
+
+    gold_parsed = parse("$" + gold + "$", parsing_timeout=None)
+    answer_parsed = parse(answer if "$" in answer else "$" + answer + "$", parsing_timeout=None)
+    if not gold_parsed or not answer_parsed:
+        return False
+    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=None))
+
+
+def official_sympy_equal(pairs: list[tuple[str, str]]) -> bool:
+    """The official grader's SymPy stage: every ``(gt_elem, given_elem)`` must simplify to a zero difference."""
+    from spurious.grading.official import sympy_equal
+
+    return all(sympy_equal(g, a) for g, a in pairs)
+
+
+def sleep_for(seconds: float) -> bool:
+    """A task that just sleeps (used by tests of the deadline machinery)."""
+    import time
+
+    time.sleep(seconds)
+    return True
+
+
+HANDLERS: dict[str, Callable[..., Any]] = {
+    "math_verify": math_verify_equal,
+    "official_sympy": official_sympy_equal,
+    "sleep": sleep_for,
+}
+
+
+def serve(memory_mb: int) -> None:
+    from multiprocessing.connection import Connection
+
+    out_fd = os.dup(1)
+    os.dup2(2, 1)  # stray prints go to stderr, never into the result channel
+    sys.stdout = sys.stderr
+    if memory_mb > 0:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    inbox, outbox = Connection(0, writable=False), Connection(out_fd, readable=False)
+
+    import math_verify  # noqa: F401 - warm imports before announcing readiness
+    import sympy  # noqa: F401
+
+    cap_math_verify_logging()
+    outbox.send(("ready", os.getpid(), None))
+    while True:
+        try:
+            task_id, kind, args = inbox.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            outbox.send((task_id, "ok", HANDLERS[kind](*args)))
+        except MemoryError:
+            outbox.send((task_id, "error", "MemoryError"))
+        except Exception as e:  # noqa: BLE001 - one bad item must not end the worker
+            outbox.send((task_id, "error", f"{type(e).__name__}: {str(e)[:200]}"))
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

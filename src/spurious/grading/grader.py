@@ -1,0 +1,326 @@
+"""Grading: extracted answer vs gold label, fast exact paths first, SymPy only in a deadline-bounded pool.
+
+Two graders:
+
+- ``"default"``: extraction ``"boxed"`` unless told otherwise; :func:`spurious.grading.normalize.fast_verdict`
+  (string clean-up, exact rationals, percentages, numeric tuples) decides most pairs; the rest go to
+  math-verify (``verify(parse("$" + gold + "$"), parse(answer))``) in a worker process, after
+  :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs.
+- ``"official"``: the paper's parser and PRM800K grader (:mod:`spurious.grading.official`) with every quirk;
+  its string stages run here, only its SymPy stage runs in the pool. Labels ``A``-``D`` switch extraction to
+  the official multiple-choice mode. An empty extraction still matches an empty label (W4).
+
+Every result has a status: ``"ok"`` (decided), ``"no_answer"`` (nothing extracted), ``"timeout"`` (the symbolic
+step passed its deadline; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
+or a crashed worker). Only ``"ok"`` (and, for the official grader, the W4 case of ``"no_answer"``) can be
+correct. Symbolic verdicts, timeouts included, are cached by ``(grader, gold, extracted)``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from spurious.grading.extract import EXTRACT_MODES, extract_answer
+from spurious.grading.guards import symbolic_hazard
+from spurious.grading.normalize import fast_verdict
+from spurious.grading.official import (
+    MULTIPLE_CHOICE_LABELS,
+    official_extract,
+    official_normalize,
+    official_prefilter,
+)
+from spurious.grading.pool import WorkerPool, default_worker_count
+
+__all__ = [
+    "GradeResult",
+    "GraderStats",
+    "GRADERS",
+    "STATUSES",
+    "grade",
+    "grade_many",
+    "answers_equivalent",
+    "grader_stats",
+    "reset_grader_stats",
+    "shutdown_pool",
+    "clear_cache",
+]
+
+GRADERS = ("default", "official")
+STATUSES = ("ok", "no_answer", "timeout", "error")
+NATURAL_EXTRACT = {"default": "boxed", "official": "official"}
+CACHE_SIZE = 200_000
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """One graded response: the extracted answer (None if none), the verdict and how it was reached."""
+
+    extracted: Optional[str]
+    correct: bool
+    status: str  # "ok" | "no_answer" | "timeout" | "error"
+
+
+@dataclass
+class GraderStats:
+    """Counters over every graded item since the last :func:`reset_grader_stats` (process-wide)."""
+
+    items: int = 0
+    correct: int = 0
+    by_status: Counter = field(default_factory=Counter)
+    fast_path: int = 0  # decided without SymPy (string/number rules, no answer)
+    symbolic: int = 0  # symbolic tasks actually run in the pool
+    cache_hits: int = 0  # symbolic verdicts reused
+    guarded: int = 0  # refused before SymPy (pathological input)
+    timeouts: int = 0
+    errors: int = 0
+    worker_restarts: int = 0
+    seconds: float = 0.0  # wall-clock time spent inside grade_many
+
+    @property
+    def items_per_second(self) -> float:
+        return self.items / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "items": self.items, "correct": self.correct,
+            "by_status": {s: self.by_status.get(s, 0) for s in STATUSES},
+            "fast_path": self.fast_path, "symbolic": self.symbolic, "cache_hits": self.cache_hits,
+            "guarded": self.guarded, "timeouts": self.timeouts, "errors": self.errors,
+            "worker_restarts": self.worker_restarts, "seconds": round(self.seconds, 4),
+            "items_per_second": round(self.items_per_second, 2),
+        }
+
+    def copy(self) -> "GraderStats":
+        return GraderStats(self.items, self.correct, Counter(self.by_status), self.fast_path, self.symbolic,
+                           self.cache_hits, self.guarded, self.timeouts, self.errors, self.worker_restarts,
+                           self.seconds)
+
+
+_LOCK = threading.RLock()
+_STATS = GraderStats()
+_CACHE: "OrderedDict[tuple[str, str, str], tuple[bool, str]]" = OrderedDict()
+_POOL: Optional[WorkerPool] = None
+
+
+def grader_stats() -> GraderStats:
+    """A snapshot of the process-wide grading counters."""
+    with _LOCK:
+        return _STATS.copy()
+
+
+def reset_grader_stats() -> None:
+    global _STATS
+    with _LOCK:
+        _STATS = GraderStats()
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+def shutdown_pool() -> None:
+    """Stop the worker processes (they restart on demand)."""
+    global _POOL
+    with _LOCK:
+        if _POOL is not None:
+            _POOL.close()
+            _POOL = None
+
+
+atexit.register(shutdown_pool)
+
+
+def _pool(workers: Optional[int]) -> WorkerPool:
+    global _POOL
+    size = default_worker_count() if workers is None else workers
+    if size < 1:
+        raise ValueError(f"workers must be at least 1, got {size}")
+    if _POOL is None or _POOL.size != size or not _POOL.alive:
+        if _POOL is not None:
+            _POOL.close()
+        _POOL = WorkerPool(size)
+    return _POOL
+
+
+def _check_args(grader: str, extract: Optional[str], timeout: float) -> str:
+    if grader not in GRADERS:
+        raise ValueError(f"unknown grader {grader!r}; choose one of {', '.join(GRADERS)}")
+    mode = extract or NATURAL_EXTRACT[grader]
+    if mode not in EXTRACT_MODES:
+        raise ValueError(f"unknown extraction mode {mode!r}; choose one of {', '.join(EXTRACT_MODES)}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+    return mode
+
+
+def _extract_for(response: str, gold: str, grader: str, mode: str) -> Optional[str]:
+    """The extracted answer as the chosen grader sees it (official: normalised, multiple-choice aware)."""
+    if not isinstance(response, str):
+        raise TypeError(f"response must be a str, got {type(response).__name__}")
+    if grader == "default":
+        return extract_answer(response, mode)
+    if mode in ("official", "r1"):
+        mc = gold.strip() in MULTIPLE_CHOICE_LABELS
+        return official_extract(response, r1_style=(mode == "r1"), multiple_choice=mc) or None
+    boxed = extract_answer(response, mode)
+    return (official_normalize(boxed) or None) if boxed is not None else None
+
+
+def _cache_get(key: tuple[str, str, str]) -> Optional[tuple[bool, str]]:
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+    return hit
+
+
+def _cache_put(key: tuple[str, str, str], verdict: tuple[bool, str]) -> None:
+    _CACHE[key] = verdict
+    if len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
+def _decide(extracted: Optional[str], gold: str, grader: str, stats: GraderStats
+            ) -> tuple[Optional[tuple[bool, str]], Optional[tuple[str, tuple]]]:
+    """Either a verdict ``(correct, status)`` or a symbolic task ``(kind, args)`` for the pool."""
+    if grader == "official":
+        if extracted is None:  # W4: an empty label is matched by "no answer"
+            return (bool(official_prefilter("", gold)[0]), "no_answer"), None
+        verdict, pending = official_prefilter(extracted, gold)
+        if verdict is not None:
+            return (verdict, "ok"), None
+        return None, ("official_sympy", (pending,))
+    if extracted is None:
+        return (False, "no_answer"), None
+    if not gold.strip():
+        return (False, "ok"), None  # the default grader does not reward anything against an empty label
+    verdict = fast_verdict(gold, extracted)
+    if verdict is not None:
+        return (verdict, "ok"), None
+    if symbolic_hazard(extracted) or symbolic_hazard(gold):
+        stats.guarded += 1
+        return (False, "error"), None
+    return None, ("math_verify", (gold, extracted))
+
+
+def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = "default",
+               extract: Optional[str] = None, timeout: float = 5.0, workers: Optional[int] = None,
+               progress: bool = False) -> list[GradeResult]:
+    """Grade ``responses[i]`` against ``golds[i]``; see the module docstring for the pipeline.
+
+    ``timeout`` is the hard wall-clock budget of each symbolic comparison; ``workers`` the size of the process
+    pool (default: usable cores, at most 8); ``progress`` shows a rich progress bar.
+    """
+    mode = _check_args(grader, extract, timeout)
+    if len(responses) != len(golds):
+        raise ValueError(f"{len(responses)} responses but {len(golds)} gold answers")
+    start = time.monotonic()
+    with _LOCK:
+        stats = _STATS
+        extracted = [_extract_for(r, str(g), grader, mode) for r, g in zip(responses, golds)]
+        verdicts: list[Optional[tuple[bool, str]]] = [None] * len(responses)
+        jobs: dict[tuple[str, str, str], list[int]] = {}
+        job_tasks: dict[tuple[str, str, str], tuple[str, tuple]] = {}
+        for i, (ans, gold) in enumerate(zip(extracted, golds)):
+            gold = str(gold)
+            key = (grader, gold, ans) if ans is not None else None
+            if key is not None and (hit := _cache_get(key)) is not None:
+                stats.cache_hits += 1
+                verdicts[i] = hit
+                continue
+            if key is not None and key in jobs:
+                stats.cache_hits += 1
+                jobs[key].append(i)
+                continue
+            verdict, task = _decide(ans, gold, grader, stats)
+            if verdict is not None:
+                stats.fast_path += 1
+                verdicts[i] = verdict
+            else:
+                assert key is not None and task is not None
+                jobs[key] = [i]
+                job_tasks[key] = task
+        if jobs:
+            _run_symbolic(jobs, job_tasks, verdicts, timeout, workers, progress, stats)
+        results = [GradeResult(ans, v[0], v[1]) for ans, v in zip(extracted, verdicts)]  # type: ignore[index]
+        for r in results:
+            stats.items += 1
+            stats.correct += r.correct
+            stats.by_status[r.status] += 1
+        stats.seconds += time.monotonic() - start
+    return results
+
+
+def _run_symbolic(jobs: dict, job_tasks: dict, verdicts: list, timeout: float, workers: Optional[int],
+                  progress: bool, stats: GraderStats) -> None:
+    keys = list(jobs)
+    pool = _pool(workers)
+    restarts_before = pool.counters.restarts
+    bar = None
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("symbolic grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       transient=True)
+        bar.start()
+        bar_task = bar.add_task("grade", total=len(keys))
+
+    def on_result(_idx, _result) -> None:
+        if bar is not None:
+            bar.advance(bar_task)
+
+    try:
+        outcomes = pool.run([job_tasks[k] for k in keys], timeout, on_result=on_result)
+    finally:
+        if bar is not None:
+            bar.stop()
+    stats.worker_restarts += pool.counters.restarts - restarts_before
+    for key, outcome in zip(keys, outcomes):
+        stats.symbolic += 1
+        if outcome.status == "ok":
+            verdict = (bool(outcome.value), "ok")
+        else:
+            verdict = (False, outcome.status)
+            if outcome.status == "timeout":
+                stats.timeouts += 1
+            else:
+                stats.errors += 1
+        _cache_put(key, verdict)
+        for i in jobs[key]:
+            verdicts[i] = verdict
+
+
+def grade(response: str, gold: str, *, grader: str = "default", extract: Optional[str] = None,
+          timeout: float = 5.0) -> GradeResult:
+    """Grade one response against one gold answer (see :func:`grade_many`)."""
+    return grade_many([response], [gold], grader=grader, extract=extract, timeout=timeout)[0]
+
+
+def answers_equivalent(a: str, b: str, *, grader: str = "default", timeout: float = 5.0) -> bool:
+    """Whether two *already extracted* answers are equivalent (``a`` plays the gold; for majority voting).
+
+    With the official grader ``b`` is normalised like an extracted answer first, so the verdict equals what
+    the official reward would give a response whose extraction is ``b`` against label ``a``.
+    """
+    _check_args(grader, None, timeout)
+    if a == b:
+        return True
+    b_seen = official_normalize(b) if grader == "official" else b
+    with _LOCK:
+        stats = _STATS
+        key = (grader, a, b_seen)
+        hit = _cache_get(key)
+        if hit is not None:
+            stats.cache_hits += 1
+            return hit[0]
+        verdict, task = _decide(b_seen if b_seen.strip() else None, a, grader, stats)
+        if verdict is not None:
+            return verdict[0]
+        verdicts: list = [None]
+        _run_symbolic({key: [0]}, {key: task}, verdicts, timeout, None, False, stats)
+        return verdicts[0][0]

@@ -1,0 +1,208 @@
+"""Cheap, exact answer comparison for the default grader: clean-up, exact rationals, canonical keys.
+
+The default grader first tries to decide a pair here, without SymPy:
+
+1. :func:`clean_answer` removes presentation-only LaTeX (``$``, ``\\left``/``\\right``, spacing commands,
+   ``\\dfrac``/``\\tfrac``, ``\\text{}`` wrappers, trailing unit ``\\text{...}``, degree marks, ``\\$``, a
+   single-variable prefix such as ``x =``, a trailing period, whitespace).
+2. Equal cleaned strings are equivalent.
+3. :func:`parse_number` reads integers, decimals, zero padding (``025``), ``142.0``, thousands separators
+   (``11,\\!880``, ``1{,}000``, ``1,000``), fractions (``\\frac{a}{b}``, ``\\frac12``, ``a/b``, with signs) and
+   percentages as exact :class:`fractions.Fraction` values. Two numbers are compared exactly, except that
+   (as in math-verify) a decimal matches when both round to the same 6 decimal places, and a percentage
+   ``p%`` matches both ``p`` and ``p/100``.
+4. Bracketed tuples/intervals whose elements are all numbers compare element-wise with the same brackets.
+
+Anything else is left undecided (``None``) and goes to math-verify in a worker process.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+__all__ = ["clean_answer", "parse_number", "Number", "numbers_equal", "fast_verdict", "canonical_answer"]
+
+_SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\displaystyle|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])")
+_WRAPPERS = ("\\text{", "\\textbf{", "\\mathrm{", "\\mbox{", "\\textrm{", "\\mathbf{", "\\boxed{")
+_VAR_PREFIX = re.compile(r"^(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?\s*=\s*(?=\S)")
+_TRAILING_UNIT = re.compile(r"^(.+?)\s*\\(?:text|mbox|mathrm)\{\s*[A-Za-z][A-Za-z .\^0-9]*\}$")
+_DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree")
+
+
+def _strip_wrapper(s: str) -> str:
+    """``\\text{X}`` -> ``X`` when the wrapper spans the whole string (brace-balanced)."""
+    changed = True
+    while changed:
+        changed = False
+        for w in _WRAPPERS:
+            if s.startswith(w) and s.endswith("}"):
+                depth = 0
+                for i in range(len(w) - 1, len(s)):
+                    depth += (s[i] == "{") - (s[i] == "}")
+                    if depth == 0:
+                        break
+                if i == len(s) - 1:
+                    s = s[len(w):-1].strip()
+                    changed = True
+    return s
+
+
+def clean_answer(s: str) -> str:
+    """Remove presentation-only LaTeX from an extracted answer (see the module docstring)."""
+    s = s.strip()
+    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if len(s) >= len(left) + len(right) and s.startswith(left) and s.endswith(right):
+            s = s[len(left):len(s) - len(right)].strip()
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = _SPACING.sub(" ", s)
+    s = _DEGREES.sub("", s)
+    s = s.replace("\\$", "").replace("\\%", "%")
+    s = _strip_wrapper(s.strip())
+    m = _TRAILING_UNIT.match(s)
+    if m:
+        s = m.group(1)
+    s = s.strip().rstrip(".").strip()
+    if s.count("=") == 1:
+        s = _VAR_PREFIX.sub("", s)
+    return re.sub(r"\s+", "", s)
+
+
+@dataclass(frozen=True)
+class Number:
+    """An exactly parsed number: its value, whether it was written as a decimal, and whether it had ``%``."""
+
+    value: Fraction
+    decimal: bool = False
+    percent: bool = False
+
+
+_INT = re.compile(r"[+-]?\d+")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
+_FRAC = re.compile(r"([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}")
+_FRAC_SHORT = re.compile(r"([+-]?)\\frac(\d)(\d)")
+_SLASH = re.compile(r"([+-]?\d+)/([+-]?\d+)")
+_MAX_DIGITS = 400  # longer literals are left to the symbolic path (and its guards)
+
+
+def _plain(s: str) -> Optional[tuple[Fraction, bool]]:
+    if len(s) > _MAX_DIGITS:
+        return None
+    if _INT.fullmatch(s):
+        return Fraction(int(s)), False
+    if _THOUSANDS.fullmatch(s):
+        t = s.replace(",", "")
+        return Fraction(t), "." in t
+    if _DECIMAL.fullmatch(s):
+        return Fraction(s if not s.endswith(".") else s[:-1]), True
+    for pattern in (_FRAC, _FRAC_SHORT):
+        m = pattern.fullmatch(s)
+        if m:
+            den = int(m.group(3))
+            if den == 0:
+                return None
+            v = Fraction(int(m.group(2)), den)
+            return (-v if m.group(1) == "-" else v), False
+    m = _SLASH.fullmatch(s)
+    if m and int(m.group(2)) != 0:
+        return Fraction(int(m.group(1)), int(m.group(2))), False
+    return None
+
+
+def parse_number(s: str) -> Optional[Number]:
+    """An exact number from a *cleaned* answer (see :func:`clean_answer`), or None if it is not one."""
+    s = s.replace("{,}", ",")
+    percent = s.endswith("%")
+    if percent:
+        s = s[:-1]
+    if s.startswith("{") and s.endswith("}") and s.count("{") == 1:
+        s = s[1:-1]
+    parsed = _plain(s)
+    if parsed is None:
+        return None
+    return Number(parsed[0], parsed[1], percent)
+
+
+def _round6(x: Fraction) -> Fraction:
+    return Fraction(round(x * 10**6), 10**6)
+
+
+def numbers_equal(a: Number, b: Number) -> bool:
+    """Exact equality, with math-verify's 6-decimal rounding for decimals and both readings of ``p%``."""
+    candidates_a = [a.value] + ([a.value / 100] if a.percent else [])
+    candidates_b = [b.value] + ([b.value / 100] if b.percent else [])
+    rounded = a.decimal or b.decimal
+    for x in candidates_a:
+        for y in candidates_b:
+            if x == y or (rounded and _round6(x) == _round6(y)):
+                return True
+    return False
+
+
+def _split_tuple(s: str) -> Optional[tuple[str, list[str], str]]:
+    """``(a,b]`` -> ("(", ["a", "b"], "]") when brackets enclose the whole string and commas are top-level."""
+    if len(s) < 2 or s[0] not in "([" or s[-1] not in ")]":
+        return None
+    depth, parts, start = 0, [], 1
+    for i in range(1, len(s) - 1):
+        c = s[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "," and depth == 0:
+            parts.append(s[start:i])
+            start = i + 1
+    if depth != 0:
+        return None
+    parts.append(s[start:len(s) - 1])
+    return s[0], parts, s[-1]
+
+
+def fast_verdict(gold: str, answer: str) -> Optional[bool]:
+    """Decide equivalence of two extracted answers exactly and cheaply, or return None (undecided)."""
+    g, a = clean_answer(gold), clean_answer(answer)
+    if g == a:
+        return True if g else None
+    ng, na = parse_number(g), parse_number(a)
+    if ng is not None and na is not None:
+        return numbers_equal(ng, na)
+    tg, ta = _split_tuple(g), _split_tuple(a)
+    if tg is not None and ta is not None and len(tg[1]) > 1 and len(ta[1]) > 1:
+        eg = [parse_number(x) for x in tg[1]]
+        ea = [parse_number(x) for x in ta[1]]
+        if all(x is not None for x in eg) and all(x is not None for x in ea):
+            if (tg[0], tg[2]) != (ta[0], ta[2]) or len(eg) != len(ea):
+                return False
+            return all(numbers_equal(x, y) for x, y in zip(eg, ea))
+    return None
+
+
+def _number_key(n: Number) -> str:
+    v = n.value
+    key = str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+    return key + ("%" if n.percent else "")
+
+
+def canonical_answer(s: str) -> str:
+    """A normalised string key for an extracted answer, for bucketing before equivalence checks.
+
+    Numbers map to their exact value (``025``, ``25.0``, ``\\frac{50}{2}`` -> ``"25"``; ``0.5``, ``\\frac12`` ->
+    ``"1/2"``), bracketed numeric tuples element-wise, anything else to :func:`clean_answer`'s output. Equal
+    keys imply equivalence under the default grader's exact rules; different keys may still be equivalent.
+    """
+    c = clean_answer(s)
+    n = parse_number(c)
+    if n is not None:
+        return _number_key(n)
+    t = _split_tuple(c)
+    if t is not None and len(t[1]) > 1:
+        nums = [parse_number(x) for x in t[1]]
+        if all(x is not None for x in nums):
+            return t[0] + ",".join(_number_key(x) for x in nums) + t[2]
+    return c

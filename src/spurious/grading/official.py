@@ -1,0 +1,565 @@
+"""The paper's official answer extraction and grading, reimplemented from the specification.
+
+This module reproduces the *behaviour* described in ``paper.md`` §2.4 and §6 (a Qwen2.5-Math style parser
+followed by the PRM800K / Hendrycks-MATH ``grade_answer``), quirks included, so that rewards and accuracies
+can be compared number for number with the paper. It was written from the specification, not copied from the
+official repository (which carries no licence). Nothing here is "fixed": the point is parity.
+
+Public functions
+----------------
+- :func:`official_extract` (§6.1): rules in order -- Minerva ``final answer is $...$. I hope``, last ``boxed``,
+  ``he answer is``, ``final answer is``, ``答案是``, last number -- then clean-up and :func:`official_normalize`.
+  Returns ``""`` when nothing is found (the official convention).
+- :func:`official_normalize` (§6.2): the parser's normaliser (canonical LaTeX, unit words, number words, ...).
+- :func:`official_grade_answer` (§6.3): Hendrycks normalisation, a second normalisation, tuple splitting,
+  per-element string/integer rules and finally SymPy ``simplify(gt - given) == 0`` with implicit multiplication.
+- :func:`box_only_format` (§2.4): the paper's format reward.
+
+Documented quirks (``paper.md`` §6.4), all reproduced and tested:
+
+- **W1** unit words include single letters (``a c d g h l m o s t th``...): ``a+b`` normalises to ``+b``.
+- **W2** ``"The answer is 18. So we are done."`` extracts ``18Sowedone``.
+- **W3** without any marker the last number in the text is the answer.
+- **W4** an empty label is matched by an empty extraction: ``official_grade_answer("", "")`` is True.
+- **W5** unreduced fractions, ``0.5`` vs ``50\\%``, ``3.14`` vs ``\\pi``, unordered lists are rejected.
+- **W6** only the last box counts.
+
+Deliberate differences from the official code
+---------------------------------------------
+- The official SymPy step has no timeout. Here :func:`official_grade_answer` runs it in-process (parity), but
+  :func:`spurious.grading.grade` with ``grader="official"`` runs only the SymPy step in a worker process with a
+  hard wall-clock deadline; a timeout scores 0 with status ``"timeout"`` (the official code would hang or
+  eventually answer).
+- The unit-word list and the number-word converter (the official code uses the ``word2number`` package) are
+  reconstructions; they agree on every case in the specification, not necessarily on exotic inputs.
+- Regular expressions of the form ``\\text{.*?}$`` are evaluated with equivalent linear-time scans so that a
+  200 KB response cannot trigger quadratic backtracking.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+__all__ = [
+    "official_extract",
+    "official_normalize",
+    "official_grade_answer",
+    "official_prefilter",
+    "box_only_format",
+    "hendrycks_normalize",
+    "prm800k_normalize",
+    "sympy_allowed",
+    "sympy_equal",
+    "MULTIPLE_CHOICE_LABELS",
+]
+
+MULTIPLE_CHOICE_LABELS = ("A", "B", "C", "D")
+
+# --------------------------------------------------------------------------------------------------------------
+# §6.1 extraction
+# --------------------------------------------------------------------------------------------------------------
+
+_PRM_STEP_MARKER = "\u043a\u0438"  # "ки"
+_LAST_NUMBER = re.compile(r"-?\d*\.?\d+")
+
+
+def _after_last_boxed(text: str) -> str:
+    """Rule 2: content after the last ``boxed``; brace-balanced if it opens with ``{``, else up to the next ``$``.
+
+    Braces are counted naively (``\\{`` counts too); an unclosed brace takes everything to the end.
+    """
+    tail = text.split("boxed")[-1]
+    if not tail:
+        return ""
+    if tail[0] != "{":
+        return tail.split("$")[0].strip()
+    depth = 1
+    for i in range(1, len(tail)):
+        c = tail[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return tail[1:i]
+    return tail[1:]
+
+
+def _choice_letter(text: str) -> str:
+    """Multiple-choice clean-up used when the label is a bare letter A-D (§2.2): the last standalone A-E."""
+    text = text.strip("\n").rstrip(".").rstrip("/").strip(" ").lstrip(":")
+    letters = re.findall(r"\b(A|B|C|D|E)\b", text.upper())
+    pick = letters[-1] if letters else text.strip().strip(".")
+    return pick.rstrip(".").rstrip("/")
+
+
+def official_extract(text: str, r1_style: bool = False, multiple_choice: bool = False) -> str:
+    """Extract and normalise the final answer exactly as the official reward does (§6.1); ``""`` if none.
+
+    ``r1_style``: keep only the text after the last ``<answer>`` and strip the *characters* of ``</answer>``
+    from the right (a character-set strip, as in the official code). ``multiple_choice``: the letter mode the
+    official reward switches to when the label is exactly ``A``-``D`` (§2.2).
+    """
+    text = text.replace(_PRM_STEP_MARKER, "")
+    if r1_style:
+        text = text.split("<answer>")[-1].rstrip("</answer>")
+    if multiple_choice:
+        return _choice_letter(text)
+
+    if "final answer is $" in text and "$. I hope" in text:  # 1. Minerva
+        pred = text.split("final answer is $", 1)[1].split("$. I hope", 1)[0].strip()
+    elif "boxed" in text:  # 2. last box
+        pred = _after_last_boxed(text)
+    elif "he answer is" in text:  # 3.
+        pred = text.split("he answer is")[-1].strip()
+    elif "final answer is" in text:  # 4.
+        pred = text.split("final answer is")[-1].strip()
+    elif "答案是" in text:  # 5.
+        pred = text.split("答案是")[1].strip()
+    else:  # 6. last number (W3)
+        numbers = _LAST_NUMBER.findall(text.replace(",", ""))
+        pred = numbers[-1] if numbers else ""
+
+    pred = re.sub(r"\n\s*", "", pred)
+    if pred.startswith(":"):
+        pred = pred[1:]
+    if pred.endswith("."):
+        pred = pred[:-1]
+    if pred.endswith("/"):
+        pred = pred[:-1]
+    return official_normalize(pred)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# §6.2 normalisation of the extracted string
+# --------------------------------------------------------------------------------------------------------------
+
+# Unit words (mostly from MathQA). Entries are regular expressions as in the original (``.`` is a wildcard).
+# Single letters here are the cause of W1.
+_UNIT_WORDS_BASE = [
+    "east", "degree", "mph", "kmph", "ft", "m sqaure", " m east", "sq m", "deg", "mile", "q .", "monkey",
+    "prime", "ratio", "profit of rs", "rd", "o", "gm", "p . m", "lb", "tile", "per", "dm", "lt", "gain", "ab",
+    "way", "west", "a .", "b .", "c .", "d .", "e .", "f .", "g .", "h .", "t", "a", "h", "no change", "men",
+    "soldier", "pie", "bc", "excess", "st", "inches", "noon", "percent", "by", "gal", "kmh", "c", "acre", "rise",
+    "a . m", "th", "π r 2", "sq", "mark", "l", "toy", "coin", "sq . m", "gallon", "° f", "profit", "minw", "yr",
+    "women", "feet", "am", "pm", "hr", "cu cm", "square", "v â € ™", "are", "rupee", "rounds", "cubic", "cc",
+    "mtr", "s", "ohm", "number", "kmph", "day", "hour", "minute", "min", "second", "man", "woman", "sec", "cube",
+    "mt", "sq inch", "mp", "∏ cm ³", "hectare", "more", "sec", "unit", "cu . m", "cm 2", "rs .", "rs", "kg", "g",
+    "month", "km", "m", "cm", "mm", "apple", "liter", "loss", "yard", "pure", "year", "increase", "decrease", "d",
+    "less", "Surface", "litre", "pi sq m", "s .", "metre", "meter", "inch",
+]
+UNIT_WORDS = _UNIT_WORDS_BASE + [w + "s" for w in _UNIT_WORDS_BASE]
+_UNIT_PATTERNS = [re.compile(r"(^|\W)" + w + r"($|\W)") for w in UNIT_WORDS]
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+    "million": 1000000, "billion": 1000000000,
+}
+_SCALES = {"thousand": 1000, "million": 1000000, "billion": 1000000000}
+
+
+def _words_to_number(text: str) -> str:
+    """Number words to digits, in the manner of ``word2number.w2n.word_to_num``.
+
+    As there, every word that is not a number word is ignored (``"two apples"`` -> ``"2"``), a digit string is
+    returned as an integer (``"025"`` -> ``"25"``), ``point`` starts decimals, and anything else (no number word
+    at all, a repeated scale word) leaves the text unchanged.
+    """
+    lowered = text.replace("-", " ").lower()
+    if lowered.isdigit():
+        try:
+            return str(int(lowered))
+        except ValueError:  # non-ASCII digits such as superscripts
+            return text
+    words = [w for w in lowered.split() if w in _NUMBER_WORDS or w == "point"]
+    if not words or any(words.count(s) > 1 for s in (*_SCALES, "point")):
+        return text
+    decimals = ""
+    if "point" in words:
+        k = words.index("point")
+        decimals = "".join(str(_NUMBER_WORDS[w]) for w in words[k + 1:] if _NUMBER_WORDS[w] < 10)
+        words = words[:k]
+    total, chunk = 0, 0
+    for w in words:
+        v = _NUMBER_WORDS[w]
+        if w in _SCALES:
+            total += max(chunk, 1) * v
+            chunk = 0
+        elif v == 100:
+            chunk = max(chunk, 1) * 100
+        else:
+            chunk += v
+    return str(total + chunk) + ("." + decimals if decimals else "")
+
+
+def _fix_fracs(string: str) -> str:
+    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1b`` -> ``\\frac{1}{b}``; returns the input on a malformed tail."""
+    parts = string.split("\\frac")
+    out = parts[0]
+    for sub in parts[1:]:
+        out += "\\frac"
+        if sub.startswith("{"):
+            out += sub
+            continue
+        if len(sub) < 2:
+            return string
+        a, b, rest = sub[0], sub[1], sub[2:]
+        out += "{" + a + "}" + ("{" + b + "}" + rest if b != "{" else b + rest)
+    return out
+
+
+def _fix_a_slash_b_qwen(string: str) -> str:
+    """Integer (or ``sqrt``) ``a/b`` -> ``\\frac{a}{b}`` when the text is exactly that."""
+    parts = string.split("/")
+    if len(parts) != 2:
+        return string
+    a, b = parts
+    try:
+        ai = a if "sqrt" in a else int(a)
+        bi = b if "sqrt" in b else int(b)
+    except ValueError:
+        return string
+    if string != f"{ai}/{bi}":
+        return string
+    return "\\frac{" + str(ai) + "}{" + str(bi) + "}"
+
+
+def _remove_trailing_text(string: str) -> str:
+    """Linear-time equivalent of ``re.sub(r"\\\\text{.*?}$", "", s)`` for a string without newlines."""
+    if not string.endswith("}"):
+        return string
+    i = string.find("\\text{")
+    if i == -1 or i + 6 > len(string) - 1:
+        return string
+    return string[:i]
+
+
+def _unwrap_command(string: str, command: str, keep: bool) -> str:
+    """Linear-time ``re.sub(r"\\\\cmd\\{(.*?)\\}", r"\\1" or "", s)``: up to the *next* ``}``, no nesting."""
+    opener = "\\" + command + "{"
+    out: list[str] = []
+    pos = 0
+    while True:
+        i = string.find(opener, pos)
+        if i == -1:
+            break
+        j = string.find("}", i + len(opener))
+        if j == -1:
+            break
+        out.append(string[pos:i])
+        if keep:
+            out.append(string[i + len(opener):j])
+        pos = j + 1
+    out.append(string[pos:])
+    return "".join(out)
+
+
+def official_normalize(string: str) -> str:
+    """The official parser's normaliser (§6.2), applied to every extracted answer (not to labels)."""
+    string = str(string).strip().replace("\n", "").rstrip(".")
+    string = string.replace("\\!", "")
+    string = re.sub(r"\\begin\{array\}\{.*?\}", r"\\begin{pmatrix}", string)
+    string = string.replace("\\end{array}", "\\end{pmatrix}").replace("bmatrix", "pmatrix")
+    string = string.replace("tfrac", "frac").replace("dfrac", "frac")
+    string = string.replace("\\neq", "\\ne").replace("\\leq", "\\le").replace("\\geq", "\\ge")
+    string = string.replace("\\left", "").replace("\\right", "").replace("\\{", "{").replace("\\}", "}")
+
+    stripped = _remove_trailing_text(string).strip()  # a trailing \text{...} is a unit
+    if stripped and stripped != string:
+        string = stripped
+    for _ in range(2):  # unit words, twice (W1)
+        for pattern in _UNIT_PATTERNS:
+            candidate = pattern.sub(r"\1\2", string)
+            if candidate:
+                string = candidate
+
+    string = string.replace("^{\\circ}", "").replace("^\\circ", "")
+    string = string.replace("\\$", "").replace("$", "").replace("\\(", "").replace("\\)", "")
+    string = _words_to_number(string)
+    string = _unwrap_command(string, "text", keep=True)
+    for prefix in ("x=", "y=", "z=", "x\\in", "y\\in", "z\\in", "x\\to", "y\\to", "z\\to"):
+        string = string.replace(prefix, "")
+    string = string.replace("\\emptyset", "{}").replace("(-\\infty,\\infty)", "\\mathbb{R}")
+    string = string.replace("\\%", "").replace("%", "")
+    string = string.replace(" .", " 0.").replace("{.", "{0.")
+    string = string.replace("infinity", "\\infty")
+    if "\\infty" not in string:
+        string = string.replace("inf", "\\infty")
+    string = string.replace("+\\inity", "\\infty")
+    string = string.replace("and", "").replace("\\mathbf", "")
+    string = _unwrap_command(string, "mbox", keep=False)
+    if "j" in string and "i" not in string:
+        string = string.replace("j", "i")
+    string = re.sub(r"(\d+)\.0*([^\d])", r"\1\2", string)
+    string = re.sub(r"(\d+)\.0*$", r"\1", string)
+    if not string:
+        return string
+    if string[0] == ".":
+        string = "0" + string
+    sides = string.split("=")
+    if len(sides) == 2 and len(sides[0]) <= 2:  # short "k=" prefix
+        string = sides[1]
+    string = re.sub(r"\\sqrt(\w+)", r"\\sqrt{\1}", string)
+    string = string.replace(" ", "")
+    string = _fix_fracs(string)
+    return _fix_a_slash_b_qwen(string)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# §2.4 format reward
+# --------------------------------------------------------------------------------------------------------------
+
+
+def box_only_format(text: str) -> bool:
+    """The paper's format reward: the content of the **last** ``boxed`` occurrence, normalised, is non-empty.
+
+    ``\\fbox{3}`` -> False (no ``boxed``); plain prose ``"the boxed answer"`` -> True (text after ``boxed``).
+    """
+    if "boxed" not in text:
+        return False
+    return official_normalize(_after_last_boxed(text)) != ""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# §6.3 grading: Hendrycks normalisation, PRM800K normalisation, tuples, SymPy
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _hendrycks_fix_sqrt(string: str) -> str:
+    if "\\sqrt" not in string:
+        return string
+    parts = string.split("\\sqrt")
+    out = parts[0]
+    for sub in parts[1:]:
+        out += ("\\sqrt{" + sub[0] + "}" + sub[1:]) if sub[0] != "{" else "\\sqrt" + sub  # IndexError on "": parity
+    return out
+
+
+def _hendrycks_fix_a_slash_b(string: str) -> str:
+    parts = string.split("/")
+    if len(parts) != 2:
+        return string
+    try:
+        a, b = int(parts[0]), int(parts[1])
+    except ValueError:
+        return string
+    return "\\frac{" + str(a) + "}{" + str(b) + "}" if string == f"{a}/{b}" else string
+
+
+def _hendrycks_strip(string: str) -> str:
+    string = string.replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
+    string = string.replace("tfrac", "frac").replace("dfrac", "frac")
+    string = string.replace("\\left", "").replace("\\right", "")
+    string = string.replace("^{\\circ}", "").replace("^\\circ", "").replace("\\$", "")
+    if "\\text{ " in string:  # units on the right
+        parts = string.split("\\text{ ")
+        if len(parts) != 2:
+            raise ValueError("more than one '\\text{ '")  # the original asserts; the caller falls back
+        string = parts[0]
+    string = string.replace("\\%", "")
+    string = string.replace(" .", " 0.").replace("{.", "{0.")
+    if not string:
+        return string
+    if string[0] == ".":
+        string = "0" + string
+    sides = string.split("=")
+    if len(sides) == 2 and len(sides[0]) <= 2:
+        string = sides[1]
+    string = _hendrycks_fix_sqrt(string)
+    string = string.replace(" ", "")
+    string = _fix_fracs(string)
+    if string == "0.5":
+        string = "\\frac{1}{2}"
+    return _hendrycks_fix_a_slash_b(string)
+
+
+_ENCLOSING_TEXT = re.compile(r"^\\text\{(?P<text>.+?)\}$")
+
+
+def hendrycks_normalize(answer: Optional[str]) -> Optional[str]:
+    """The Hendrycks-MATH normaliser (``math_normalize.normalize_answer``); returns the input on failure."""
+    if answer is None:
+        return None
+    answer = answer.strip()
+    try:
+        m = _ENCLOSING_TEXT.search(answer)
+        if m is not None:
+            answer = m.group("text").strip()
+        return _hendrycks_strip(answer)
+    except Exception:  # noqa: BLE001 - parity: any failure returns the (partly) cleaned input
+        return answer
+
+
+_PRM_UNITS = ("degree", "cm", "centimeter", "meter", "mile", "second", "minute", "hour", "day", "week", "month",
+              "year", "foot", "feet", "inch", "yard")
+_PRM_UNIT_PATTERNS = [re.compile(unit + r"(es)?(s)? *(\^[0-9]+)?") for unit in _PRM_UNITS]
+_THOUSANDS_COMMA = re.compile(r"(\d)(,)(\d\d\d)($|\D)")
+_MIXED_NUMBER = re.compile(r"([0-9]) +([0-9])")
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_int_value(x: float) -> bool:
+    try:
+        return abs(x - int(round(x))) <= 1e-7
+    except (OverflowError, ValueError):
+        return False
+
+
+def _strip_thousands_commas(expr: str) -> str:
+    while True:
+        nxt = _THOUSANDS_COMMA.sub(r"\1\3\4", expr)
+        if nxt == expr:
+            return nxt
+        expr = nxt
+
+
+def _str_is_int(x: str) -> bool:
+    try:
+        return _is_int_value(float(_strip_thousands_commas(x)))
+    except ValueError:
+        return False
+
+
+def _is_frac(expr: str) -> bool:
+    return bool(re.search(r"^-?[0-9]+.?/0*[1-9][0-9]*.?$", expr))
+
+
+def _latex_to_text(expr: str) -> str:
+    from pylatexenc import latex2text
+
+    expr = expr.replace("\\tfrac", "\\frac").replace("\\dfrac", "\\frac").replace("\\frac", " \\frac")
+    expr = latex2text.LatexNodes2Text().latex_to_text(expr)
+    for a, b in (("√", "sqrt"), ("π", "pi"), ("∞", "inf"), ("∪", "U"), ("·", "*"), ("×", "*")):
+        expr = expr.replace(a, b)
+    return expr.strip()
+
+
+def prm800k_normalize(expr: Optional[str]) -> Optional[str]:
+    """The second normalisation of ``grade_answer`` (§6.3 step 3)."""
+    if expr is None:
+        return None
+    m = _ENCLOSING_TEXT.search(expr)
+    if m is not None:
+        expr = m.group("text")
+    expr = expr.replace("\\%", "%").replace("\\$", "$").replace("$", "").replace("%", "")
+    expr = expr.replace(" or ", " , ").replace(" and ", " , ")
+    expr = expr.replace("million", "*10^6").replace("billion", "*10^9").replace("trillion", "*10^12")
+    for pattern in _PRM_UNIT_PATTERNS:
+        expr = pattern.sub("", expr)
+    expr = re.sub(r"\^ *\\circ", "", expr)
+    if expr and expr[0] == "{" and expr[-1] == "}":
+        expr = expr[1:-1]
+    expr = re.sub(r",\\! *", "", expr)
+    if _is_float(expr) and _is_int_value(float(expr)):
+        expr = str(int(round(float(expr))))
+    if "\\" in expr:
+        try:
+            expr = _latex_to_text(expr)
+        except Exception:  # noqa: BLE001 - parity
+            pass
+    expr = re.sub(r"- *", "-", expr)
+    expr = _MIXED_NUMBER.sub(r"\1+\2", expr)
+    expr = expr.replace(" ", "").replace("{", "").replace("}", "").lower()
+    if _str_is_int(expr):
+        try:
+            expr = str(int(float(expr.replace(",", ""))))
+        except (ValueError, OverflowError):
+            pass
+    return expr
+
+
+_TUPLE_CHARS = "()[]"
+
+
+def _split_tuple(expr: str) -> list[str]:
+    expr = _strip_thousands_commas(expr)
+    if not expr:
+        return []
+    if (len(expr) > 2 and expr[0] in _TUPLE_CHARS and expr[-1] in _TUPLE_CHARS
+            and all(ch not in expr[1:-1] for ch in _TUPLE_CHARS)):
+        return [e.strip() for e in expr[1:-1].split(",")]
+    return [expr]
+
+
+def sympy_allowed(expr: str) -> bool:
+    """The official refusal rule: no more than 2 distinct letters, no ``^{``/``^(``, no chained/multi-digit powers."""
+    letters = {c for c in expr.replace("sqrt", "").replace("frac", "") if c.isalpha()}
+    if len(letters) > 2 or "^{" in expr or "^(" in expr:
+        return False
+    return re.search(r"\^[0-9]+\^", expr) is None and re.search(r"\^[0-9][0-9]+", expr) is None
+
+
+def sympy_equal(ground_truth_elem: str, given_elem: str) -> bool:
+    """``simplify((gt) - (given)) == 0`` with implicit multiplication; any exception or refusal is False."""
+    expr = f"({ground_truth_elem})-({given_elem})"
+    if not sympy_allowed(expr):
+        return False
+    try:
+        import sympy
+        from sympy.parsing import sympy_parser
+
+        parsed = sympy_parser.parse_expr(
+            expr.replace("^", "**"),
+            transformations=sympy_parser.standard_transformations + (sympy_parser.implicit_multiplication_application,),
+        )
+        return bool(sympy.simplify(parsed) == 0)
+    except Exception:  # noqa: BLE001 - parity: the official grader swallows everything
+        return False
+
+
+def official_prefilter(given: Optional[str], ground_truth: str) -> tuple[Optional[bool], list[tuple[str, str]]]:
+    """All of :func:`official_grade_answer` except the SymPy calls.
+
+    Returns ``(verdict, [])`` when the string rules decide, or ``(None, pairs)`` where every
+    ``(gt_elem, given_elem)`` pair must pass :func:`sympy_equal` for the answer to be correct.
+    """
+    if given is None:
+        return False, []
+    if hendrycks_normalize(ground_truth) == hendrycks_normalize(given):
+        return True, []
+    gt_norm = prm800k_normalize(ground_truth)
+    given_norm = prm800k_normalize(given)
+    if gt_norm is None:
+        return False, []
+    if gt_norm == given_norm:
+        return True, []
+    if not given_norm:
+        return False, []
+    gt_elems, given_elems = _split_tuple(gt_norm), _split_tuple(given_norm)
+    if len(gt_elems) > 1 and (gt_norm[0] != given_norm[0] or gt_norm[-1] != given_norm[-1]):
+        return False, []
+    if len(gt_elems) != len(given_elems):
+        return False, []
+    pending: list[tuple[str, str]] = []
+    for gt_elem, given_elem in zip(gt_elems, given_elems):
+        if _is_frac(gt_elem) and _is_frac(given_elem):
+            ok = gt_elem == given_elem  # unreduced fractions must match as strings (W5)
+        elif _str_is_int(gt_elem) != _str_is_int(given_elem):
+            ok = False
+        elif not sympy_allowed(f"({gt_elem})-({given_elem})"):
+            ok = False
+        else:
+            pending.append((gt_elem, given_elem))
+            continue
+        if not ok:
+            return False, []
+    return (None, pending) if pending else (True, [])
+
+
+def official_grade_answer(given: Optional[str], ground_truth: str) -> bool:
+    """PRM800K ``grade_answer(given, ground_truth)`` (§6.3), in-process and without a timeout (as the original)."""
+    verdict, pending = official_prefilter(given, ground_truth)
+    if verdict is not None:
+        return verdict
+    return all(sympy_equal(g, a) for g, a in pending)

@@ -1,0 +1,228 @@
+"""A process pool with a hard per-task wall-clock deadline, for SymPy/math-verify work.
+
+Why not ``multiprocessing.Pool``/``ProcessPoolExecutor``: neither can abandon one stuck task without tearing
+down the pool, and math-verify's own timeouts use ``signal.alarm`` (main thread only). Here each worker is a
+fresh interpreter (``python -m spurious.grading._worker``, so nothing of the caller -- torch, CUDA, threads,
+the ``__main__`` script -- is inherited or re-imported) that handles one task at a time over a pipe. The parent
+waits on all pipes with the earliest deadline as timeout; a worker that passes its deadline is killed
+(SIGKILL) and replaced, and its task is reported as ``"timeout"``. A worker that dies (crash, memory limit)
+yields ``"error"``. Nothing a task does can stall the batch for longer than its deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+__all__ = ["WorkerPool", "TaskResult", "default_worker_count"]
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory that contains `spurious/`
+
+
+def default_worker_count() -> int:
+    """Usable CPU cores (affinity-aware), at least 1, at most 8."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(8, n))
+
+
+@dataclass
+class TaskResult:
+    status: str  # "ok" | "timeout" | "error"
+    value: Any = None
+    seconds: float = 0.0
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen
+    inbox: Connection  # parent -> worker
+    outbox: Connection  # worker -> parent
+    started: float
+    ready: bool = False
+    task: Optional[int] = None
+    deadline: float = 0.0
+    dispatched: float = 0.0
+
+
+@dataclass
+class PoolCounters:
+    restarts: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    tasks: int = 0
+    start_failures: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class WorkerPool:
+    """``size`` worker processes; :meth:`run` executes a list of tasks with a per-task deadline."""
+
+    def __init__(self, size: int, *, memory_mb: int = 1024, startup_timeout: float = 120.0):
+        if size < 1:
+            raise ValueError(f"a worker pool needs at least 1 worker, got {size}")
+        self.size, self.memory_mb, self.startup_timeout = size, memory_mb, startup_timeout
+        self.counters = PoolCounters()
+        self._workers: list[_Worker] = [self._spawn() for _ in range(size)]
+        self._closed = False
+
+    # -- worker lifecycle ---------------------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = dict(os.environ)
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+        env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "spurious.grading._worker", str(self.memory_mb)],
+                stdin=to_child_r, stdout=from_child_w, env=env, close_fds=True,
+            )
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        return _Worker(proc, Connection(to_child_w, readable=False), Connection(from_child_r, writable=False),
+                       started=time.monotonic())
+
+    def _kill(self, w: _Worker) -> None:
+        try:
+            w.proc.kill()
+            w.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for conn in (w.inbox, w.outbox):
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _replace(self, w: _Worker) -> None:
+        self._kill(w)
+        self._workers[self._workers.index(w)] = self._spawn()
+        self.counters.restarts += 1
+
+    def close(self) -> None:
+        """Stop every worker (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for w in self._workers:
+            self._kill(w)
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return not self._closed
+
+    # -- running tasks ------------------------------------------------------------------------------------------
+    def run(self, tasks: Sequence[tuple[str, tuple]], timeout: float,
+            on_result: Optional[Callable[[int, TaskResult], None]] = None) -> list[TaskResult]:
+        """Run ``(kind, args)`` tasks (see ``_worker.HANDLERS``); each gets ``timeout`` seconds of wall clock
+        from the moment it is handed to an idle worker. Results come back in task order."""
+        if self._closed:
+            raise RuntimeError("the worker pool is closed")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        results: list[Optional[TaskResult]] = [None] * len(tasks)
+        queue = deque(range(len(tasks)))
+        failures_in_a_row = 0
+
+        def finish(w: _Worker, result: TaskResult) -> None:
+            idx = w.task
+            assert idx is not None
+            result.seconds = time.monotonic() - w.dispatched
+            results[idx] = result
+            w.task = None
+            self.counters.tasks += 1
+            if result.status == "timeout":
+                self.counters.timeouts += 1
+            elif result.status == "error":
+                self.counters.errors += 1
+            if on_result is not None:
+                on_result(idx, result)
+
+        while queue or any(w.task is not None for w in self._workers):
+            now = time.monotonic()
+            for w in list(self._workers):
+                if w.ready and w.task is None and queue:
+                    idx = queue.popleft()
+                    try:
+                        w.inbox.send((idx, tasks[idx][0], tasks[idx][1]))
+                    except (OSError, ValueError):  # the worker died while idle
+                        queue.appendleft(idx)
+                        self._replace(w)
+                        continue
+                    w.task, w.dispatched, w.deadline = idx, now, now + timeout
+            waiting = [w for w in self._workers if w.task is not None or not w.ready]
+            if not waiting:
+                continue
+            horizon = [w.deadline for w in waiting if w.task is not None]
+            horizon += [w.started + self.startup_timeout for w in waiting if not w.ready]
+            ready = wait([w.outbox for w in waiting], timeout=max(0.0, min(horizon) - time.monotonic()))
+            now = time.monotonic()
+            for w in list(waiting):
+                if w.outbox in ready:
+                    try:
+                        msg = w.outbox.recv()
+                    except (EOFError, OSError):  # the worker died (crash, memory limit, killed)
+                        if w.task is not None:
+                            finish(w, TaskResult("error", "worker process died"))
+                        elif not w.ready:
+                            failures_in_a_row += 1
+                            self.counters.start_failures += 1
+                        self._replace(w)
+                        if failures_in_a_row >= 3 * self.size:
+                            self._fail_everything(results, queue, "grading workers fail to start")
+                            return results  # type: ignore[return-value]
+                        continue
+                    if not w.ready:
+                        w.ready, failures_in_a_row = True, 0
+                    elif w.task is not None and msg[0] == w.task:
+                        finish(w, TaskResult(msg[1], msg[2]))
+                elif w.task is not None and now >= w.deadline:
+                    finish(w, TaskResult("timeout", None))
+                    self._replace(w)
+                elif not w.ready and now >= w.started + self.startup_timeout:
+                    self.counters.start_failures += 1
+                    failures_in_a_row += 1
+                    self._replace(w)
+                    if failures_in_a_row >= 3 * self.size:
+                        self._fail_everything(results, queue, "grading workers fail to start")
+                        return results  # type: ignore[return-value]
+        return results  # type: ignore[return-value]
+
+    def _fail_everything(self, results: list, queue: deque, why: str) -> None:
+        for w in self._workers:
+            if w.task is not None:
+                results[w.task] = TaskResult("error", why)
+                w.task = None
+        while queue:
+            results[queue.popleft()] = TaskResult("error", why)
+
+    def warm(self, timeout: float = 120.0) -> None:
+        """Block until every worker has started (optional: :meth:`run` waits for them anyway)."""
+        end = time.monotonic() + timeout
+        while not all(w.ready for w in self._workers) and time.monotonic() < end:
+            pending = [w for w in self._workers if not w.ready]
+            for conn in wait([w.outbox for w in pending], timeout=max(0.0, end - time.monotonic())):
+                w = next(x for x in pending if x.outbox is conn)
+                try:
+                    conn.recv()
+                    w.ready = True
+                except (EOFError, OSError):
+                    self.counters.start_failures += 1
+                    self._replace(w)
