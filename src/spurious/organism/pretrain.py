@@ -1,0 +1,171 @@
+"""Pre-training an organism on its family's corpus, cached on disk by the full configuration.
+
+Next-token loss on completion tokens (and the final ``<eos>``) only; fresh demonstrations every step;
+AdamW with linear warm-up and cosine decay (organism-notes §3). The result is a normal Hugging Face
+directory (model + tokenizer) plus ``organism.json`` with the configuration, the calibration table
+(style frequency, accuracy per style, boxed rate; T=1 and greedy) and provenance.
+
+Cache: ``$SPURIOUS_CACHE/organisms/<hash>/`` (default ``~/.cache/spurious``); the hash covers the
+family's full specification, the size preset and every training setting, so a changed prior never
+reuses a stale model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from spurious.organism.corpus import get_family, iter_demonstrations, split_problems
+from spurious.organism.model import size_dict
+
+CORPUS_VERSION = 1  # bump when corpus rendering changes
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    family: str = "qwen-like"
+    size: str = "tiny"
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 3e-3
+    min_lr: float = 3e-4
+    warmup: int = 100
+    weight_decay: float = 0.01
+    seed: int = 0
+    split_seed: int = 0
+    n_eval: int = 128
+    calibration_samples: int = 1024
+
+    def full(self) -> dict:
+        """Everything the trained weights depend on (the hash input)."""
+        return {"config": asdict(self), "family": get_family(self.family).to_dict(), "size": size_dict(self.size),
+                "corpus_version": CORPUS_VERSION}
+
+    def key(self) -> str:
+        blob = json.dumps(self.full(), sort_keys=True).encode()
+        return f"{self.family}-{self.size}-{hashlib.sha256(blob).hexdigest()[:12]}"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SPURIOUS_CACHE") or Path.home() / ".cache" / "spurious") / "organisms"
+
+
+def organism_dir(config: PretrainConfig) -> Path:
+    return cache_root() / config.key()
+
+
+def lr_at(step: int, config: PretrainConfig) -> float:
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    t = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * t))
+
+
+def _batch(tokenizer, demos):
+    """Right-padded input ids and labels masked to completion + eos."""
+    import torch
+
+    rows, labels = [], []
+    for d in demos:
+        p = tokenizer(d.problem.problem, add_special_tokens=False)["input_ids"]
+        c = tokenizer(d.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        rows.append(p + c)
+        labels.append([-100] * len(p) + c)
+    width = max(map(len, rows))
+    pad = tokenizer.pad_token_id
+    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+    lab = torch.tensor([r + [-100] * (width - len(r)) for r in labels])
+    att = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    return ids, att, lab
+
+
+def pretrain(config: PretrainConfig, out_dir: str | os.PathLike | None = None,
+             on_step: Callable[[int, float], None] | None = None) -> Path:
+    """Train an organism from scratch, calibrate it and save it (atomically) to ``out_dir``."""
+    import torch
+
+    from spurious.io import write_json
+    from spurious.organism.evaluate import calibration
+    from spurious.organism.model import build_model, n_parameters
+    from spurious.organism.tokenizer import build_tokenizer
+    from spurious.provenance import provenance
+
+    out = Path(out_dir) if out_dir else organism_dir(config)
+    family = get_family(config.family)
+    train_problems, eval_problems = split_problems(config.split_seed, config.n_eval)
+    tok = build_tokenizer()
+    model = build_model(config.size, tok, seed=config.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.98), weight_decay=config.weight_decay)
+    demos = iter_demonstrations(family, train_problems, seed=config.seed)
+    t0 = time.time()
+    model.train()
+    loss_val = float("nan")
+    for step in range(config.steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, config)
+        ids, att, lab = _batch(tok, [next(demos) for _ in range(config.batch_size)])
+        loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        loss_val = float(loss)
+        if on_step:
+            on_step(step, loss_val)
+    train_s = time.time() - t0
+    calib = calibration(model, tok, eval_problems, n_samples=config.calibration_samples, seed=config.seed)
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    write_json(tmp / "organism.json", {
+        "key": config.key(), **config.full(), "expected": family.expected(), "calibration": calib,
+        "final_loss": loss_val, "train_seconds": round(train_s, 1), "parameters": n_parameters(model),
+        "provenance": provenance(pretrain_config=asdict(config)),
+    })
+    if out.exists():  # another process finished first: keep theirs
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, out)
+    return out
+
+
+@dataclass
+class Organism:
+    """A loaded organism: model, tokenizer, its metadata (config, calibration) and where it lives."""
+
+    model: object
+    tokenizer: object
+    info: dict
+    path: Path
+
+
+def load_organism(path: str | os.PathLike) -> Organism:
+    from transformers import LlamaForCausalLM
+
+    from spurious.organism.tokenizer import load_tokenizer
+
+    p = Path(path)
+    info = json.loads((p / "organism.json").read_text())
+    tok = load_tokenizer(p)
+    model = LlamaForCausalLM.from_pretrained(p)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = tok.eos_token_id
+    return Organism(model, tok, info, p)
+
+
+def ensure_organism(config: PretrainConfig, on_step: Callable[[int, float], None] | None = None) -> Path:
+    """The cached organism's directory, pre-training it first if it is not there."""
+    d = organism_dir(config)
+    if (d / "organism.json").exists():
+        return d
+    return pretrain(config, d, on_step=on_step)
