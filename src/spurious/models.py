@@ -110,6 +110,7 @@ def load_model_and_tokenizer(name_or_path: str, *, dtype: Any = None, device: An
         tok = AutoTokenizer.from_pretrained(str(pkg), gguf_file=SMOLLM2_GGUF, padding_side="left")
         # GGUF weights are dequantised to fp32 first; cast afterwards if another dtype is wanted.
         model = AutoModelForCausalLM.from_pretrained(str(pkg), gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+        model = dequantized_copy(model)  # a plain model: trainers can checkpoint it
         if dtype != torch.float32:
             model = model.to(dtype)
     elif Path(name_or_path).is_dir():
@@ -138,19 +139,29 @@ def load_model_and_tokenizer(name_or_path: str, *, dtype: Any = None, device: An
     return model, tok
 
 
+def dequantized_copy(model):
+    """A GGUF-loaded model rebuilt as a plain model (environment.md §2.3); other models are returned as is.
+
+    ``save_pretrained`` on a GGUF-loaded model raises "quantized with gguf and is not serializable".
+    """
+    if getattr(model, "hf_quantizer", None) is None and not hasattr(model.config, "quantization_config"):
+        return model
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    cfg = model.config.to_dict()
+    cfg.pop("quantization_config", None)
+    model_type = cfg.pop("model_type")
+    fresh = AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **cfg), dtype=model.dtype)
+    fresh.load_state_dict(model.state_dict())
+    fresh.generation_config = model.generation_config
+    return fresh
+
+
 def save_model(model, tokenizer, path: str | os.PathLike) -> Path:
     """``save_pretrained`` model and tokenizer; rebuilds GGUF-loaded models, which are not serialisable."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    if getattr(model, "hf_quantizer", None) is not None or hasattr(model.config, "quantization_config"):
-        from transformers import AutoConfig, AutoModelForCausalLM
-
-        cfg = model.config.to_dict()
-        cfg.pop("quantization_config", None)
-        fresh = AutoModelForCausalLM.from_config(AutoConfig.for_model(**cfg))
-        fresh.load_state_dict(model.state_dict())
-        fresh.generation_config = model.generation_config
-        model = fresh
+    model = dequantized_copy(model)
     model.save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
     return path

@@ -1,0 +1,313 @@
+"""``TrainConfig``: every knob of a GRPO run, its validation, presets, and the mapping onto TRL's GRPOConfig.
+
+The schedule follows the paper (paper.md §3.3): each *rollout phase* samples ``prompts_per_phase`` prompts x
+``group_size`` rollouts, scores them once, then takes ``rollouts_per_phase / minibatch_size`` optimizer
+steps, each on a distinct mini-batch of ``minibatch_size`` rollouts (one pass, ``num_iterations=1``). The
+first step of a phase is on-policy (ratio == 1); the others are off-policy and only there can the clip act.
+
+TRL mapping (environment.md, "TRL 1.16: the paper's update schedule"):
+``per_device_train_batch_size = micro_batch_size`` (rollouts per forward pass per process),
+``gradient_accumulation_steps = minibatch_size / (num_processes * micro_batch_size)``,
+``steps_per_generation = optimizer_steps_per_phase * gradient_accumulation_steps``, ``num_iterations = 1``.
+(Setting ``gradient_accumulation_steps = optimizer steps`` instead is the trap that yields ONE update per phase.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spurious.rl.advantages import ADVANTAGE_MODES
+from spurious.rl.loss import AGGREGATIONS, KL_ESTIMATORS, SURROGATES
+
+PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
+OPTIMIZERS = ("adamw", "sgd")
+VLLM_MODES = ("colocate", "server")
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message names the field."""
+
+    def __init__(self, field_name: str, message: str, source: str | None = None):
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}config field '{field_name}': {message}")
+        self.field = field_name
+
+
+@dataclass
+class TrainConfig:
+    """A GRPO run. Defaults are the paper's recipe (paper.md §3.2) except model, data and sizes."""
+
+    # what is trained, on what
+    name: str = "run"                      # run folder name: <output_dir>/<name>
+    output_dir: str = "runs"
+    model: str = "tiny:1M"                 # HF folder, hub id, "smollm2-135m-instruct" or "tiny:<preset>"
+    dtype: str = "float32"                 # float32 | bfloat16 (GPU)
+    dataset: str = "deepscaler"            # registered name, .jsonl/.json/.parquet path, or "hub:<id>[:split]"
+    dataset_limit: int | None = None       # use only the first N problems
+    problem_column: str = "problem"
+    answer_column: str = "answer"
+    template: str = "qwen-math"            # spurious.data.get_template name or a "{problem}" string
+    max_prompt_tokens: int | None = 1024   # prompts longer than this are dropped (reported), see docs
+    # reward
+    reward: str = "ground_truth"           # spurious.rewards.get_reward spec
+    reward_params: dict[str, Any] = field(default_factory=dict)
+    # schedule (paper.md §3.3)
+    prompts_per_phase: int = 64
+    group_size: int = 16
+    minibatch_size: int = 128              # rollouts per optimizer step (all processes together)
+    micro_batch_size: int | None = None    # rollouts per forward pass per process (None: minibatch/processes)
+    phases: int = 300
+    # optimisation
+    learning_rate: float = 5e-7
+    lr_scheduler: str = "constant"
+    warmup_steps: float = 0.0              # optimizer steps; a value < 1 is a fraction of all steps
+    optimizer: str = "adamw"               # adamw | sgd
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    adam_epsilon: float = 1e-8
+    weight_decay: float = 0.0
+    momentum: float = 0.0                  # sgd only
+    max_grad_norm: float = 1.0
+    # loss (spurious.rl.loss, spurious.rl.advantages)
+    eps_low: float = 0.2
+    eps_high: float = 0.2
+    surrogate: str = "clip"                # clip | no-clip | official-no-old-logprob
+    loss_aggregation: str = "official"     # token-mean | seq-mean-token-mean | dr-grpo | official
+    official_micro_batch: int = 4          # sequences per micro-batch of the "official" aggregation
+    advantage: str = "group"               # group | batch | none | official (group z + token whitening)
+    advantage_unbiased_std: bool = True
+    advantage_eps: float = 1e-4
+    beta: float = 0.0                      # KL coefficient (0: no reference model)
+    kl_estimator: str = "k3"
+    # sampling
+    max_completion_tokens: int = 3072
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    mask_truncated_completions: bool = False
+    seed: int = 42
+    # records
+    save_every_phases: int = 50            # checkpoints (0: only the final model)
+    save_total_limit: int | None = 2
+    rollout_log_every: int = 1             # write rollouts/step_XXXXX.jsonl.gz every N phases (0: never)
+    track_accuracy: bool = True            # grade rollouts against the ground truth whatever the reward
+    code_rule: str = "python"              # spurious.analysis.code_reasoning rule
+    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+    progress: bool = True                  # rich progress display on the terminal
+    # hardware
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"            # colocate | server
+    vllm_gpu_memory_utilization: float = 0.3
+    vllm_server_host: str = "0.0.0.0"
+    vllm_server_port: int = 8000
+    vllm_tensor_parallel_size: int = 1
+    deepspeed: str | None = None           # path to a DeepSpeed JSON config (ZeRO-3 for the paper presets)
+    accelerate_config: str | None = None   # documentation only: the accelerate config to launch with
+
+    # ---------------------------------------------------------------- derived schedule
+
+    @property
+    def rollouts_per_phase(self) -> int:
+        return self.prompts_per_phase * self.group_size
+
+    @property
+    def optimizer_steps_per_phase(self) -> int:
+        return self.rollouts_per_phase // self.minibatch_size
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def schedule(self, num_processes: int = 1) -> dict[str, int]:
+        """The TRL batch settings for ``num_processes`` data-parallel processes (validates divisibility)."""
+        self.validate(num_processes)
+        per_device = self.minibatch_size // num_processes
+        micro = self.micro_batch_size or per_device
+        accum = per_device // micro
+        return {
+            "per_device_train_batch_size": micro,
+            "gradient_accumulation_steps": accum,
+            "steps_per_generation": self.optimizer_steps_per_phase * accum,
+            "num_generations": self.group_size,
+            "num_iterations": 1,
+            "max_steps": self.phases * self.optimizer_steps_per_phase,
+            "optimizer_steps_per_phase": self.optimizer_steps_per_phase,
+            "rollouts_per_phase": self.rollouts_per_phase,
+        }
+
+    # ---------------------------------------------------------------- validation
+
+    def validate(self, num_processes: int = 1, source: str | None = None) -> None:
+        """Raise :class:`ConfigError` naming the first bad field. Loads nothing heavy."""
+        def bad(f, msg):
+            raise ConfigError(f, msg, source)
+
+        for f in ("prompts_per_phase", "group_size", "minibatch_size", "phases", "max_completion_tokens"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                bad(f, f"must be a positive integer, got {v!r}")
+        if self.group_size < 2:
+            bad("group_size", "GRPO needs at least 2 rollouts per prompt")
+        if self.rollouts_per_phase % self.minibatch_size:
+            bad("minibatch_size", f"{self.minibatch_size} does not divide the {self.rollouts_per_phase} rollouts "
+                                  f"per phase (prompts_per_phase {self.prompts_per_phase} x group_size "
+                                  f"{self.group_size})")
+        if self.minibatch_size % num_processes:
+            bad("minibatch_size", f"{self.minibatch_size} rollouts per optimizer step cannot be split evenly "
+                                  f"over {num_processes} processes")
+        per_device = self.minibatch_size // num_processes
+        if self.micro_batch_size is not None and (self.micro_batch_size < 1 or per_device % self.micro_batch_size):
+            bad("micro_batch_size", f"{self.micro_batch_size} must divide the {per_device} rollouts per "
+                                    f"process per optimizer step")
+        choices = {"optimizer": OPTIMIZERS, "surrogate": SURROGATES, "loss_aggregation": AGGREGATIONS,
+                   "advantage": ADVANTAGE_MODES, "kl_estimator": KL_ESTIMATORS, "vllm_mode": VLLM_MODES,
+                   "dtype": ("float32", "bfloat16", "float16")}
+        for f, allowed in choices.items():
+            if getattr(self, f) not in allowed:
+                bad(f, f"{getattr(self, f)!r} is not one of {list(allowed)}")
+        for f in ("eps_low", "eps_high", "beta", "learning_rate", "max_grad_norm", "temperature"):
+            v = getattr(self, f)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                bad(f, f"must be a non-negative number, got {v!r}")
+        if self.temperature == 0:
+            bad("temperature", "GRPO samples rollouts: temperature must be > 0")
+        if self.official_micro_batch < 1:
+            bad("official_micro_batch", "must be >= 1")
+        for f in ("save_every_phases", "rollout_log_every"):
+            if getattr(self, f) < 0:
+                bad(f, "must be >= 0")
+        if not isinstance(self.reward_params, dict):
+            bad("reward_params", "must be a mapping")
+        if self.deepspeed is not None and not Path(self.deepspeed).exists():
+            bad("deepspeed", f"file not found: {self.deepspeed}")
+
+    # ---------------------------------------------------------------- (de)serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str | None = None) -> "TrainConfig":
+        unknown = sorted(set(d) - cls.field_names())
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown key (known keys: {', '.join(sorted(cls.field_names()))})",
+                              source)
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        unknown = sorted(set(changes) - self.field_names())
+        if unknown:
+            raise ConfigError(unknown[0], "unknown key")
+        return dataclasses.replace(self, **changes)
+
+
+# -------------------------------------------------------------------- presets and overrides
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    cand = PRESET_DIR / f"{name}.yaml"
+    if not cand.exists():
+        raise ConfigError("preset", f"unknown preset {name!r}: choose from {preset_names()} or give a YAML path")
+    return cand
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """A preset's key/values (YAML); ``extends: <preset>`` inherits another preset first."""
+    path = preset_path(name)
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ConfigError("preset", f"{path} must hold a mapping")
+    parent = data.pop("extends", None)
+    base = load_preset(parent) if parent else {}
+    base.update(data)
+    unknown = sorted(set(base) - TrainConfig.field_names())
+    if unknown:
+        raise ConfigError(unknown[0], "unknown key", str(path))
+    # paths inside presets (deepspeed configs) are relative to the preset folder
+    for key in ("deepspeed", "accelerate_config"):
+        if base.get(key) and not os.path.isabs(base[key]):
+            base[key] = str((PRESET_DIR / base[key]).resolve())
+    return base
+
+
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set key=value`` value: YAML scalars/lists/maps (``1e-6``, ``true``, ``[a, b]``, ``{p: 0.5}``)."""
+    try:
+        v = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(v, str) and _FLOAT.match(v):  # PyYAML reads "1e-6" (no dot) as a string
+        return float(v)
+    return v
+
+
+def apply_overrides(values: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """Apply ``key=value`` strings; ``reward_params.gamma=0.3`` sets one entry of a mapping field."""
+    out = dict(values)
+    for a in assignments:
+        if "=" not in a:
+            raise ConfigError(a, "expected key=value")
+        key, _, raw = a.partition("=")
+        key = key.strip()
+        top, _, sub = key.partition(".")
+        if top not in TrainConfig.field_names():
+            raise ConfigError(top, "unknown key")
+        if sub:
+            d = dict(out.get(top) or {})
+            d[sub] = parse_value(raw)
+            out[top] = d
+        else:
+            out[top] = parse_value(raw)
+    return out
+
+
+def build_config(preset: str | None = None, overrides: list[str] = (), **explicit: Any) -> TrainConfig:
+    """Preset, then ``--set`` overrides, then explicit keyword values (None values are ignored)."""
+    values = load_preset(preset) if preset else {}
+    values = apply_overrides(values, list(overrides))
+    values.update({k: v for k, v in explicit.items() if v is not None})
+    return TrainConfig.from_dict(values, source=f"preset {preset}" if preset else None)
+
+
+def save_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None:
+    """Write the resolved config (YAML, plus JSON with provenance)."""
+    from spurious.io import atomic_open, write_json
+
+    with atomic_open(path.with_suffix(".yaml")) as fh:
+        yaml.safe_dump(config.to_dict(), fh, sort_keys=False)
+    write_json(path.with_suffix(".json"), {"config": config.to_dict(), **extra})
+
+
+def read_config(run_dir: Path) -> TrainConfig:
+    p = Path(run_dir) / "config.yaml"
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no config.yaml - not a spurious run folder")
+    return TrainConfig.from_dict(yaml.safe_load(p.read_text()), source=str(p))
+
+
+def as_json(config: TrainConfig) -> str:
+    return json.dumps(config.to_dict(), indent=2)

@@ -1,0 +1,331 @@
+"""``train(config)``: validate, build the dataset, load the model, run :class:`SpuriousGRPOTrainer`, resume.
+
+Order matters: everything that can be checked without a model (config, reward, dataset, run folder,
+checkpoint) is checked first, so a bad run fails in seconds, naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from spurious.io import InputError
+from spurious.rl.config import ConfigError, TrainConfig, save_config
+from spurious.rl.records import RunRecorder
+
+CHECKPOINT_FILES = ("trainer_state.json", "rng_state.pth", "optimizer.pt", "scheduler.pt")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the run folder, its per-phase and per-step metrics, the trained model."""
+
+    run_dir: Path
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    model: Any = None
+    tokenizer: Any = None
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.phases[-1] if self.phases else {}
+
+
+def num_processes() -> int:
+    """Data-parallel world size as set by ``accelerate launch`` / torchrun (1 otherwise)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def resolve_reward(config: TrainConfig, reward=None):
+    """A :class:`Reward` from ``reward`` (object or TRL-style callable) or ``config.reward``/``reward_params``."""
+    if reward is not None:
+        return reward
+    try:
+        from spurious.rewards import get_reward
+    except ImportError:
+        from spurious.rewards.registry import get_reward
+    try:
+        built = get_reward(config.reward, **config.reward_params)
+    except (ValueError, TypeError, KeyError) as e:
+        raise ConfigError("reward", str(e)) from e
+    # random parts are keyed by the run seed unless reward_params fixes one explicitly
+    return built if "seed" in config.reward_params else built.with_seed(config.seed)
+
+
+def load_dataset_rows(config: TrainConfig) -> list[dict[str, Any]]:
+    """Problems as ``{"problem", "answer", "problem_id"}`` rows, from a name, a JSONL/JSON/parquet file or the hub."""
+    from spurious.data import load_problems
+
+    src = config.dataset
+    cols = {"problem_column": config.problem_column, "answer_column": config.answer_column}
+    if src.startswith("hub:"):
+        import datasets
+
+        hub_id, _, split = src[4:].partition(":")
+        ds = datasets.load_dataset(hub_id, split=split or "train")
+        rows = _rows_from_table(ds, src, config)
+    elif Path(src).suffix in (".parquet", ".json") and Path(src).exists():
+        import datasets
+
+        kind = "parquet" if src.endswith(".parquet") else "json"
+        rows = _rows_from_table(datasets.load_dataset(kind, data_files=src, split="train"), src, config)
+    else:
+        try:
+            problems = load_problems(src, limit=config.dataset_limit, **(cols if Path(src).exists() else {}))
+        except ValueError as e:
+            if isinstance(e, InputError):
+                raise
+            raise ConfigError("dataset", str(e)) from e
+        rows = [{"problem": p.problem, "answer": p.answer, "problem_id": p.id} for p in problems]
+    if config.dataset_limit is not None:
+        rows = rows[:config.dataset_limit]
+    if len(rows) < config.prompts_per_phase:
+        raise ConfigError("dataset", f"{src} has {len(rows)} problems, fewer than prompts_per_phase "
+                                     f"{config.prompts_per_phase}")
+    return rows
+
+
+def _rows_from_table(ds, src: str, config: TrainConfig) -> list[dict[str, Any]]:
+    for col in (config.problem_column, config.answer_column):
+        if col not in ds.column_names:
+            raise InputError(src, None, f"missing column (columns: {ds.column_names})", field=col)
+    out = []
+    for i, r in enumerate(ds):
+        out.append({"problem": str(r[config.problem_column]), "answer": str(r[config.answer_column]),
+                    "problem_id": str(r.get("id", f"{Path(src).stem}-{i}"))})
+        if config.dataset_limit is not None and len(out) >= config.dataset_limit:
+            break
+    return out
+
+
+def rows_from_memory(dataset: Any, config: TrainConfig) -> list[dict[str, Any]]:
+    """In-memory datasets: a list of Problem, a list of dicts, or a ``datasets.Dataset``.
+
+    Dict rows need ``answer`` and either ``prompt`` (used as is: text or chat messages) or ``problem``.
+    """
+    from spurious.data import Problem
+
+    rows = []
+    for i, item in enumerate(dataset):
+        if isinstance(item, Problem):
+            rows.append({"problem": item.problem, "answer": item.answer, "problem_id": item.id})
+            continue
+        item = dict(item)
+        if "answer" not in item:
+            raise InputError("<dataset>", i + 1, "missing", field="answer")
+        if "prompt" not in item and "problem" not in item:
+            raise InputError("<dataset>", i + 1, "missing (need 'prompt' or 'problem')", field="prompt")
+        item.setdefault("problem_id", str(item.get("id", i)))
+        rows.append(item)
+    if len(rows) < config.prompts_per_phase:
+        raise ConfigError("dataset", f"{len(rows)} rows, fewer than prompts_per_phase {config.prompts_per_phase}")
+    return rows
+
+
+def build_trl_dataset(rows: list[dict[str, Any]], config: TrainConfig, tokenizer):
+    """The TRL dataset: ``prompt`` (chat messages, or text for raw templates / assistant prefixes),
+    ``answer``, ``prompt_index``, ``problem_id``. Prompts over ``max_prompt_tokens`` are dropped."""
+    import datasets
+
+    from spurious.data import get_template
+
+    template = get_template(config.template)
+    out = []
+    dropped = 0
+    for row in rows:
+        if "prompt" in row:
+            prompt = row["prompt"]
+        elif template.is_chat and not template.assistant_prefix:
+            prompt = template.messages(row["problem"])
+        else:
+            prompt = template.render(row["problem"], tokenizer)
+        if config.max_prompt_tokens:
+            text = prompt if isinstance(prompt, str) else tokenizer.apply_chat_template(
+                prompt, tokenize=False, add_generation_prompt=True)
+            if len(tokenizer(text, add_special_tokens=False)["input_ids"]) > config.max_prompt_tokens:
+                dropped += 1
+                continue
+        out.append({"prompt": prompt, "answer": str(row["answer"]), "prompt_index": len(out),
+                    "problem_id": str(row["problem_id"])})
+    if len(out) < config.prompts_per_phase:
+        raise ConfigError("max_prompt_tokens", f"only {len(out)} prompts fit in {config.max_prompt_tokens} tokens")
+    return datasets.Dataset.from_list(out), dropped
+
+
+# ------------------------------------------------------------------------------------------ TRL config
+
+
+def grpo_config(config: TrainConfig, n_processes: int):
+    """The ``trl.GRPOConfig`` implementing ``config`` on ``n_processes`` processes."""
+    import torch
+    from trl import GRPOConfig
+
+    sched = config.schedule(n_processes)
+    run_dir = config.run_dir
+    save_steps = config.save_every_phases * sched["optimizer_steps_per_phase"]
+    optim = {"adamw": "adamw_torch", "sgd": "sgd"}[config.optimizer]
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(run_dir / "checkpoints"),
+        per_device_train_batch_size=sched["per_device_train_batch_size"],
+        gradient_accumulation_steps=sched["gradient_accumulation_steps"],
+        steps_per_generation=sched["steps_per_generation"],
+        num_generations=sched["num_generations"],
+        num_iterations=1,
+        max_steps=sched["max_steps"],
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_steps,
+        optim=optim,
+        adam_beta1=config.adam_beta1, adam_beta2=config.adam_beta2, adam_epsilon=config.adam_epsilon,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        epsilon=config.eps_low, epsilon_high=config.eps_high,
+        beta=config.beta,
+        loss_type="grpo",  # unused: SpuriousGRPOTrainer computes the loss itself
+        scale_rewards={"official": "group"}.get(config.advantage, config.advantage),
+        max_completion_length=config.max_completion_tokens,
+        temperature=config.temperature, top_p=config.top_p, top_k=config.top_k,
+        mask_truncated_completions=config.mask_truncated_completions,
+        seed=config.seed,
+        logging_steps=1,
+        save_strategy="steps" if save_steps else "no",
+        save_steps=save_steps or 1,
+        save_total_limit=config.save_total_limit,
+        report_to=list(config.report_to) or "none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        bf16=config.bf16,
+        gradient_checkpointing=config.gradient_checkpointing,
+        use_cpu=not torch.cuda.is_available(),
+        use_vllm=config.use_vllm,
+        log_completions=False,
+    )
+    if config.optimizer == "sgd":
+        kwargs["optim_args"] = f"momentum={config.momentum}"
+    if config.use_vllm:
+        kwargs.update(vllm_mode=config.vllm_mode, vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+                      vllm_server_host=config.vllm_server_host, vllm_server_port=config.vllm_server_port,
+                      vllm_tensor_parallel_size=config.vllm_tensor_parallel_size)
+    if config.deepspeed:
+        kwargs["deepspeed"] = config.deepspeed
+    return GRPOConfig(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+
+
+def find_checkpoint(run_dir: Path) -> Path:
+    """The latest complete checkpoint of a run; a clear error when there is none or it is damaged."""
+    ckdir = Path(run_dir) / "checkpoints"
+    cands = sorted(ckdir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])) if ckdir.exists() else []
+    if not cands:
+        raise InputError(ckdir, None, "no checkpoint to resume from (checkpoints are written every "
+                                      "save_every_phases phases)")
+    last = cands[-1]
+    missing = [f for f in CHECKPOINT_FILES if not (last / f).exists()]
+    if not any((last / w).exists() for w in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")):
+        missing.append("model.safetensors")
+    if missing:
+        raise InputError(last, None, f"checkpoint is incomplete or corrupt: missing {', '.join(missing)}")
+    try:
+        state = json.loads((last / "trainer_state.json").read_text())
+        int(state["global_step"])
+    except (ValueError, KeyError) as e:
+        raise InputError(last / "trainer_state.json", None, f"unreadable trainer state ({e})") from e
+    return last
+
+
+# ------------------------------------------------------------------------------------------ train
+
+
+def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, reward=None,
+          callbacks: Sequence[Any] = (), accuracy_fn: Callable | None = None, resume: bool = False,
+          overwrite: bool = False) -> TrainResult:
+    """Run GRPO as ``config`` says; returns the run folder and its metrics.
+
+    ``model``/``tokenizer``/``dataset``/``reward`` override what ``config`` names (in-memory use: the
+    organism passes a tiny model, a dataset of dicts and a :class:`Reward`). ``accuracy_fn(responses,
+    answers) -> list[bool]`` replaces the project grader for the ``accuracy`` metric. ``resume`` continues
+    from the run folder's latest checkpoint. ``callbacks`` are ``transformers.TrainerCallback`` objects.
+    """
+    from spurious.provenance import provenance
+    from spurious.rl.rollouts import default_accuracy_fn
+
+    nproc = num_processes()
+    config.validate(nproc)
+    reward_obj = resolve_reward(config, reward)
+    rows = rows_from_memory(dataset, config) if dataset is not None else load_dataset_rows(config)
+    run_dir = config.run_dir
+    checkpoint = None
+    if resume:
+        checkpoint = find_checkpoint(run_dir)
+    elif (run_dir / "metrics.jsonl").exists() and not overwrite:
+        raise InputError(run_dir, None, "run folder already has metrics: resume it (--resume) or choose another "
+                                        "name (--name) / --overwrite")
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    if is_main and not resume and overwrite and run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+
+    import transformers
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from spurious.models import load_or_build
+    from spurious.rl.trainer import SpuriousGRPOTrainer
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
+    if "tensorboard" in config.report_to:
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
+    if model is None or tokenizer is None:
+        model, tokenizer = load_or_build(config.model, dtype=config.dtype)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    train_ds, dropped = build_trl_dataset(rows, config, tokenizer)
+    recorder = RunRecorder(run_dir, total_phases=config.phases, progress=config.progress, enabled=is_main)
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir / "config", provenance(
+            seed=config.seed, num_processes=nproc, schedule=config.schedule(nproc),
+            reward=repr(reward_obj), dataset_rows=len(train_ds), prompts_dropped_too_long=dropped,
+            resumed_from=str(checkpoint) if checkpoint else None))
+    acc_fn = accuracy_fn if accuracy_fn is not None else (default_accuracy_fn() if config.track_accuracy else None)
+    trainer = SpuriousGRPOTrainer(
+        model=model, reward_funcs=[_named_placeholder(reward_obj)], args=grpo_config(config, nproc),
+        train_dataset=train_ds, processing_class=tokenizer, callbacks=list(callbacks),
+        spurious_config=config, reward=reward_obj, accuracy_fn=acc_fn, recorder=recorder)
+    for cb in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(cb)
+    steps_done = 0
+    if checkpoint is not None:
+        steps_done = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+        recorder.truncate_to(steps_done, config.optimizer_steps_per_phase)
+    recorder.start(completed_phases=steps_done // config.optimizer_steps_per_phase)
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:
+        recorder.stop()
+    if is_main:
+        from spurious.models import save_model
+
+        save_model(trainer.model, tokenizer, run_dir / "final")
+    return TrainResult(run_dir=run_dir, phases=recorder.read("phase"), steps=recorder.read("step"),
+                       model=trainer.model, tokenizer=tokenizer)
+
+
+def _named_placeholder(reward_obj):
+    """TRL needs a reward function to build its bookkeeping; our trainer scores in ``_calculate_rewards``."""
+    def reward_func(prompts, completions, **_):
+        raise RuntimeError("SpuriousGRPOTrainer scores rewards itself; this function must not be called")
+
+    reward_func.__name__ = getattr(reward_obj, "name", "reward")
+    return reward_func
