@@ -1,0 +1,115 @@
+"""Curves from training logs: one (step, value) series per metric key, and seed bands.
+
+A metric line may hold any subset of keys (see docs/analysis.md); a key a run never logged gives no
+curve. The x-axis is the rollout ``phase`` for per-phase quantities (reward, accuracy, code frequency,
+lengths, ``eval/*``) and ``optimizer_step`` for per-update ones (clip fractions, pi_bar, entropy,
+ratio, loss); when the preferred step key is missing the other is used, then the line number.
+Several lines at the same step (e.g. reward logged on each optimizer step of a phase) are averaged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from spurious.analysis.loading import RunLog
+from spurious.analysis.smoothing import WINDOW, smooth_curve
+from spurious.analysis.stats import mean_ci
+
+PER_UPDATE_PREFIXES = ("clip/", "pi_bar", "entropy", "ratio/", "loss", "grad_norm", "lr")
+STEP_KEYS = ("phase", "optimizer_step")
+CLIP_BUCKET_KEY = re.compile(r"^clip/(low|high)_frac/(.+)$")
+
+
+@dataclass
+class Curve:
+    label: str
+    key: str
+    step_key: str
+    steps: list[float]
+    values: list[float]
+    group: str | None = None
+
+    def smoothed(self, window: int = WINDOW) -> list[float]:
+        return smooth_curve(self.values, window)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def numeric_keys(run: RunLog) -> list[str]:
+    """Every metric key with at least one finite numeric value, excluding step counters."""
+    keys = {k for row in run.rows for k, v in row.items() if _is_number(v)}
+    return sorted(keys - set(STEP_KEYS))
+
+
+def step_key_for(key: str, run: RunLog) -> str | None:
+    """The step key to plot ``key`` against (see module docstring); None means the line index."""
+    preferred = "optimizer_step" if key.startswith(PER_UPDATE_PREFIXES) else "phase"
+    order = (preferred,) + tuple(k for k in STEP_KEYS if k != preferred)
+    for sk in order:
+        if any(_is_number(row.get(sk)) for row in run.rows if key in row):
+            return sk
+    return None
+
+
+def extract_curve(run: RunLog, key: str, step_key: str | None = None) -> Curve | None:
+    """The (step, value) series of ``key`` in ``run``, averaged per step and sorted; None if never logged."""
+    sk = step_key if step_key is not None else step_key_for(key, run)
+    by_step: dict[float, list[float]] = {}
+    for i, row in enumerate(run.rows):
+        v = row.get(key)
+        if not _is_number(v):
+            continue
+        step = row.get(sk) if sk else i
+        if not _is_number(step):
+            continue
+        by_step.setdefault(float(step), []).append(float(v))
+    if not by_step:
+        return None
+    steps = sorted(by_step)
+    return Curve(label=run.name, key=key, step_key=sk or "line", steps=steps,
+                 values=[math.fsum(by_step[s]) / len(by_step[s]) for s in steps], group=run.group)
+
+
+def clip_bucket_keys(runs: Sequence[RunLog]) -> list[str]:
+    """Keys ``clip/low_frac/<bucket>`` and ``clip/high_frac/<bucket>`` present in any run."""
+    keys = {k for run in runs for k in numeric_keys(run) if CLIP_BUCKET_KEY.match(k)}
+    return sorted(keys)
+
+
+@dataclass
+class Band:
+    """Mean over seeds with a t interval per step (computed on each seed's smoothed curve)."""
+
+    label: str
+    key: str
+    steps: list[float]
+    mean_raw: list[float]
+    mean: list[float]
+    low: list[float]
+    high: list[float]
+    n: int
+
+
+def seed_band(curves: Sequence[Curve], label: str, window: int = WINDOW, level: float = 0.95) -> Band:
+    """Mean ± ``level`` t-interval across ``curves`` (one per seed) at the steps all of them share."""
+    if not curves:
+        raise ValueError("seed_band needs at least one curve")
+    common = sorted(set.intersection(*(set(c.steps) for c in curves)))
+    if not common:
+        raise ValueError(f"curves of {label!r} share no step")
+    raw, smooth = [], []
+    for c in curves:
+        pos = {s: i for i, s in enumerate(c.steps)}
+        sm = c.smoothed(window)
+        raw.append([c.values[pos[s]] for s in common])
+        smooth.append([sm[pos[s]] for s in common])
+    cis = [mean_ci([row[j] for row in smooth], level) for j in range(len(common))]
+    return Band(label=label, key=curves[0].key, steps=common,
+                mean_raw=[math.fsum(r[j] for r in raw) / len(raw) for j in range(len(common))],
+                mean=[ci.mean for ci in cis], low=[ci.low for ci in cis], high=[ci.high for ci in cis],
+                n=len(curves))

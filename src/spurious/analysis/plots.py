@@ -1,0 +1,134 @@
+"""Training-curve figures in the paper's style (paper.md §5.3, §8.6–8.7, §9).
+
+One PNG per quantity, several runs overlaid: the raw curve dashed and semi-transparent, the smoothed
+curve (trailing window 10) solid. Runs sharing a ``group`` label (seeds of one arm) are drawn as the
+mean over seeds with a shaded 95 % t-interval band (:func:`spurious.analysis.curves.seed_band`).
+Figures are built on ``matplotlib.figure.Figure`` (Agg, no pyplot state), so this works headless.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from matplotlib.figure import Figure
+
+from spurious.analysis.curves import clip_bucket_keys, extract_curve, numeric_keys, seed_band
+from spurious.analysis.loading import RunLog
+from spurious.analysis.smoothing import WINDOW
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A figure: its file stem, title, y label and the metric keys drawn on it."""
+
+    name: str
+    title: str
+    ylabel: str
+    keys: tuple[str, ...]
+
+
+QUANTITIES: tuple[Quantity, ...] = (
+    Quantity("accuracy", "Rollout accuracy (ground-truth grader)", "accuracy", ("accuracy",)),
+    Quantity("code_frequency", "Code-reasoning frequency of rollouts", "share of responses", ("code_frequency",)),
+    Quantity("reward", "Training reward (mean over rollouts)", "reward", ("reward/mean",)),
+    Quantity("clip_fraction", "Clip fractions: low side (Â<0) and high side (Â>0)", "share of tokens",
+             ("clip/low_frac", "clip/high_frac")),
+    Quantity("pi_bar", "Mean token probability π̄ (§8.6)", "π̄", ("pi_bar",)),
+    Quantity("entropy", "Token entropy", "nats", ("entropy",)),
+    Quantity("response_length", "Response length", "tokens", ("response_length/mean",)),
+    Quantity("format_rate", "Boxed-answer (format) rate", "share of responses", ("format_rate",)),
+    Quantity("ratio", "Importance ratio ρ (mean, min, max)", "ρ", ("ratio/mean", "ratio/min", "ratio/max")),
+    Quantity("grad_norm", "Gradient norm", "‖g‖", ("grad_norm",)),
+)
+
+
+def _short(key: str) -> str:
+    return key.split("/", 1)[1] if "/" in key else key
+
+
+def plot_quantity(runs: Sequence[RunLog], keys: Sequence[str], title: str, ylabel: str,
+                  out_path: str | os.PathLike, window: int = WINDOW, level: float = 0.95) -> Path | None:
+    """Draw ``keys`` of every run on one axis and save a PNG; None (no file) if no run logged any key."""
+    fig = Figure(figsize=(7.5, 4.2), dpi=100)
+    ax = fig.add_subplot()
+    groups: dict[str, list[RunLog]] = {}
+    singles: list[RunLog] = []
+    for run in runs:
+        (groups.setdefault(run.group, []) if run.group else singles).append(run)
+    drawn, color_i, xlabels = 0, 0, set()
+
+    def next_color() -> str:
+        nonlocal color_i
+        color_i += 1
+        return PALETTE[(color_i - 1) % len(PALETTE)]
+
+    for key in keys:
+        suffix = f" · {_short(key)}" if len(keys) > 1 else ""
+        for group, members in groups.items():
+            curves = [c for c in (extract_curve(r, key) for r in members) if c is not None]
+            if not curves:
+                continue
+            band = seed_band(curves, group, window, level)
+            color = next_color()
+            ax.plot(band.steps, band.mean_raw, "--", color=color, alpha=0.35, linewidth=1)
+            ax.plot(band.steps, band.mean, "-", color=color, linewidth=1.8,
+                    label=f"{group}{suffix} (mean of {band.n} seeds)")
+            if band.n > 1:
+                ax.fill_between(band.steps, band.low, band.high, color=color, alpha=0.18, linewidth=0)
+            xlabels.add(curves[0].step_key)
+            drawn += 1
+        for run in singles:
+            curve = extract_curve(run, key)
+            if curve is None:
+                continue
+            color = next_color()
+            ax.plot(curve.steps, curve.values, "--", color=color, alpha=0.35, linewidth=1)
+            ax.plot(curve.steps, curve.smoothed(window), "-", color=color, linewidth=1.8, label=f"{run.name}{suffix}")
+            xlabels.add(curve.step_key)
+            drawn += 1
+    if drawn == 0:
+        return None
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel(" / ".join(sorted(xlabels)).replace("_", " "))
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png", bbox_inches="tight")
+    return out
+
+
+@dataclass
+class PlotResult:
+    figures: dict[str, Path]  # quantity name -> PNG
+    titles: dict[str, str]
+    skipped: dict[str, str]  # quantity name -> why no figure
+
+
+def plot_runs(runs: Sequence[RunLog], out_dir: str | os.PathLike, window: int = WINDOW) -> PlotResult:
+    """Every standard quantity, the clip fraction by π_old bucket, and each ``eval/*`` key: one PNG each."""
+    out_dir = Path(out_dir)
+    quantities = list(QUANTITIES)
+    bucket_keys = clip_bucket_keys(runs)
+    if bucket_keys:
+        quantities.insert(4, Quantity("clip_fraction_by_bucket", "Clip fraction by π_old bucket",
+                                      "share of tokens", tuple(bucket_keys)))
+    eval_keys = sorted({k for run in runs for k in numeric_keys(run) if k.startswith("eval/")})
+    quantities += [Quantity(k.replace("/", "_"), f"Evaluation during training: {k[5:]}", _short(k), (k,))
+                   for k in eval_keys]
+    result = PlotResult({}, {}, {})
+    for q in quantities:
+        path = plot_quantity(runs, q.keys, q.title, q.ylabel, out_dir / f"{q.name}.png", window)
+        if path is None:
+            result.skipped[q.name] = f"no run logged {', '.join(q.keys)}"
+        else:
+            result.figures[q.name] = path
+            result.titles[q.name] = q.title
+    return result

@@ -1,0 +1,47 @@
+"""``spurious analyze``: Table 1, Table 2, curves, gain bars and an offline HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def analyze(
+    paths: List[Path] = typer.Argument(..., help="Training run folders (metrics.jsonl) and/or evaluation "
+                                                 "folders (samples.jsonl); the kind is detected."),
+    out: Path = typer.Option(Path("analysis"), "-o", "--out", help="Output folder (report.html, tables/, figures/)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Step-0 evaluation folder: enables Table 2 "
+                                                                      "(transition buckets) and gain bars."),
+    rule: str = typer.Option("python", help="Code-reasoning rule for the transition buckets: python (paper) or "
+                                            "fenced. Table 1 always shows both."),
+    window: int = typer.Option(10, help="Trailing smoothing window for curves (paper: 10)."),
+    group_seeds: bool = typer.Option(False, "--group-seeds", help="Average runs named NAME-seedK / NAME_sK over "
+                                                                  "seeds (mean ± 95% t-interval)."),
+    title: str = typer.Option("spurious analysis", help="Report title."),
+) -> None:
+    """Analyse runs and evaluations: Table 1, Table 2, training curves, gain bars, one report.html."""
+    from rich.console import Console
+
+    from spurious.report.analysis_report import analyze as run_analysis
+
+    console = Console(stderr=True)
+    with console.status("analysing"):
+        try:
+            result = run_analysis(paths, out, baseline=baseline, rule=rule, window=window,
+                                  group_seeds=group_seeds, title=title)
+        except ValueError as e:
+            from spurious.io import InputError
+
+            if isinstance(e, InputError):
+                raise
+            console.print(f"[bold red]error:[/] {e}")
+            raise typer.Exit(2)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"wrote {len(result.files)} files; report: [bold]{result.report}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze)

@@ -1,0 +1,239 @@
+"""``spurious analyze``: tables, figures and one HTML report from evaluation folders and training runs.
+
+* evaluation folders (``samples.jsonl``) → Table 1 (code frequency and accuracy by strategy, both
+  detection rules) for each; with a ``baseline`` evaluation also Fig. 7 buckets and Table 2 partial
+  contribution scores (baseline → each evaluation, per shared benchmark) and Fig.-1 gain bars;
+* training runs (``metrics.jsonl``) → one figure per logged quantity, runs overlaid, seeds of one
+  group as mean ± 95 % t-interval.
+
+Everything lands in ``out_dir``: ``report.html``, ``tables/*.json|csv`` (JSON carries provenance),
+``figures/*.png`` and ``outputs.json`` listing the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from spurious.analysis.bars import BarEntry, gain_rows, plot_gain_bars
+from spurious.analysis.code_reasoning import CODE_RULES
+from spurious.analysis.loading import EvalResult, RunLog, detect_kind, load_eval, load_run
+from spurious.analysis.plots import plot_runs
+from spurious.analysis.smoothing import WINDOW
+from spurious.analysis.strategy import strategy_table
+from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
+from spurious.io import InputError, atomic_open, write_json
+from spurious.provenance import provenance
+from spurious.report.html import Image, KeyValues, Paragraph, Section, Table, build_report
+
+SEED_SUFFIX = re.compile(r"^(.*?)[-_](?:seed|s)(\d+)$")
+
+
+def seed_group(name: str) -> str | None:
+    """``"clip-seed3"`` / ``"clip_s3"`` → ``"clip"``; None when the name has no seed suffix."""
+    m = SEED_SUFFIX.match(name)
+    return m.group(1) if m else None
+
+
+def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
+    """Atomically write rows (dicts) as CSV with the union of their keys as header."""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    with atomic_open(path) as fh:
+        w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+    return Path(path)
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
+
+
+@dataclass
+class AnalysisOutputs:
+    report: Path
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def table1_rows(evals: Sequence[EvalResult], rules: Sequence[str] = CODE_RULES) -> list[dict]:
+    rows = []
+    for ev in evals:
+        for r in strategy_table(ev.samples, rules):
+            rows.append({"eval": ev.name, "benchmark": r.benchmark, "rule": r.rule, "n": r.n,
+                         "code_freq_%": _pct(r.code_frequency), "acc_%": _pct(r.accuracy),
+                         "acc_code_%": _pct(r.accuracy_code), "acc_language_%": _pct(r.accuracy_language)})
+    return rows
+
+
+def _accuracy_by_benchmark(ev: EvalResult) -> dict[str, float]:
+    out: dict[str, list[bool]] = {}
+    for s in ev.samples:
+        out.setdefault(s.benchmark, []).append(s.correct)
+    return {b: 100.0 * sum(v) / len(v) for b, v in out.items()}
+
+
+def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
+            baseline: str | os.PathLike | None = None, rule: str = "python", window: int = WINDOW,
+            group_seeds: bool = False, title: str = "spurious analysis") -> AnalysisOutputs:
+    """Run every analysis that the given folders allow and write the report (see module docstring)."""
+    if rule not in CODE_RULES:
+        raise ValueError(f"unknown code-reasoning rule {rule!r}; choose from {CODE_RULES}")
+    out = Path(out_dir)
+    tables_dir, fig_dir = out / "tables", out / "figures"
+    base_ev = None
+    if baseline is not None:
+        if detect_kind(baseline) != "eval":
+            raise InputError(baseline, None, "--baseline must be an evaluation folder (samples.jsonl)")
+        base_ev = load_eval(baseline)
+    runs: list[RunLog] = []
+    evals: list[EvalResult] = []
+    for p in paths:
+        if baseline is not None and Path(p).resolve() == Path(baseline).resolve():
+            continue
+        if detect_kind(p) == "run":
+            run = load_run(p)
+            run.group = run.config.get("group") if isinstance(run.config.get("group"), str) else None
+            if run.group is None and group_seeds:
+                run.group = seed_group(run.name)
+            runs.append(run)
+        else:
+            evals.append(load_eval(p))
+    if not runs and not evals and base_ev is None:
+        raise ValueError("nothing to analyse: give at least one run or evaluation folder")
+    names = [x.name for x in ([base_ev] if base_ev else []) + evals + runs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"several inputs share the folder name(s) {dupes}; names label tables and curves")
+
+    prov = provenance(analysis={"inputs": [str(p) for p in paths], "baseline": str(baseline) if baseline else None,
+                                "rule": rule, "window": window, "group_seeds": group_seeds})
+    result = AnalysisOutputs(report=out / "report.html")
+    sections: list[Section] = []
+
+    # ---- inputs
+    inputs = []
+    for ev in ([base_ev] if base_ev else []) + evals:
+        inputs.append({"name": ev.name, "kind": "baseline eval" if ev is base_ev else "eval", "path": str(ev.path),
+                       "benchmarks": ", ".join(ev.benchmarks), "samples / lines": len(ev.samples), "group": None})
+    for run in runs:
+        inputs.append({"name": run.name, "kind": "training run", "path": str(run.path), "benchmarks": "",
+                       "samples / lines": len(run.rows), "group": run.group})
+    sections.append(Section("Inputs", [Table(inputs)]))
+
+    # ---- Table 1
+    all_evals = ([base_ev] if base_ev else []) + evals
+    if all_evals:
+        t1 = table1_rows(all_evals)
+        write_json(tables_dir / "table1.json", {"rows": t1, "provenance": prov})
+        result.files += [tables_dir / "table1.json", write_csv(tables_dir / "table1.csv", t1)]
+        sections.append(Section("Table 1: code reasoning and accuracy by strategy", [
+            "Share of responses counted as code reasoning and the accuracy of each strategy (paper §7.5). "
+            "Rule 'python': the response mentions 'python' (case-insensitive; the paper's rule). Rule 'fenced': "
+            "it contains a fenced code block. All samples count (avg@k for k > 1).",
+            Table(t1)]))
+
+    # ---- Table 2 and bars
+    if base_ev is not None and evals:
+        blocks: list[Any] = [
+            f"Problems split by strategy (rule '{rule}') in the baseline '{base_ev.name}' and in each later "
+            "evaluation; C_d is the bucket's share of the net number of newly correct problems (paper §7.7). "
+            "For k > 1 samples a problem's strategy is its majority strategy (ties count as language) and its "
+            "correctness the mean over samples. C is undefined (—) when the net change is 0."]
+        all_transitions, contrib_all = [], []
+        for bench in base_ev.benchmarks:
+            tables = []
+            for ev in evals:
+                if bench not in ev.benchmarks:
+                    continue
+                try:
+                    t = transition_table(base_ev.samples, ev.samples, rule, benchmark=bench,
+                                         before_name=base_ev.name, after_name=ev.name)
+                except ValueError as e:
+                    result.notes.append(f"{ev.name} / {bench}: {e}")
+                    continue
+                tables.append(t)
+                note = (f" ({t.n_only_before} baseline-only and {t.n_only_after} later-only problems left out)"
+                        if t.n_only_before or t.n_only_after else "")
+                blocks.append(Table(bucket_rows(t), caption=(
+                    f"{bench}: {base_ev.name} → {ev.name}: accuracy {100 * t.accuracy_before:.1f} → "
+                    f"{100 * t.accuracy_after:.1f} % on {t.n} problems; code {t.code_before} → {t.code_after}{note}")))
+            if not tables:
+                continue
+            rows = contribution_rows(tables)
+            contrib_all += rows
+            all_transitions += [t.as_dict() for t in tables]
+            mean = mean_contributions(tables)
+            blocks.append(Table(rows, caption=f"{bench}: partial contribution scores C_d (%), one row per evaluation"))
+            if len(tables) > 1:
+                blocks.append(Paragraph(
+                    f"{bench}: Table 2 column (unweighted mean over {len(mean.used)} evaluations): average total "
+                    f"gain {100 * mean.average_total_gain:.1f} points; "
+                    + ", ".join(f"C {d} = {100 * mean.contributions[d]:.1f} %" for d in BUCKETS)
+                    + (f". Skipped (net change 0): {', '.join(mean.skipped)}" if mean.skipped else "")
+                    if mean.average_total_gain is not None else f"{bench}: every C undefined (net change 0)."))
+        if all_transitions:
+            write_json(tables_dir / "transitions.json", {"tables": all_transitions, "provenance": prov})
+            write_json(tables_dir / "table2.json", {"rows": contrib_all, "provenance": prov})
+            result.files += [tables_dir / "transitions.json", tables_dir / "table2.json",
+                             write_csv(tables_dir / "table2.csv", contrib_all)]
+        sections.append(Section("Strategy transitions and Table 2", blocks))
+
+        family = str(base_ev.provenance.get("model") or base_ev.name)
+        base_acc = _accuracy_by_benchmark(base_ev)
+        bar_blocks: list[Any] = ["Accuracy (%) of the baseline and of each evaluation; bars are labelled with the "
+                                 "gain over the baseline in points. Accuracy is the mean over all samples (pass@1 "
+                                 "for greedy, avg@k otherwise); final values here are single evaluations, not "
+                                 "smoothed curves."]
+        all_bar_rows = []
+        for bench in base_ev.benchmarks:
+            entries = [BarEntry(family, ev.name, base_acc[bench], _accuracy_by_benchmark(ev)[bench])
+                       for ev in evals if bench in ev.benchmarks]
+            if not entries:
+                continue
+            png = plot_gain_bars(entries, fig_dir / f"gain_{bench}.png", title=f"{bench}: gain over {base_ev.name}")
+            result.files.append(png)
+            rows = [{"benchmark": bench, **r} for r in gain_rows(entries)]
+            all_bar_rows += rows
+            bar_blocks += [Image(png, caption=f"{bench}: accuracy after each run vs the baseline"),
+                           Table(rows, formats={"base": "{:.1f}", "final": "{:.1f}", "gain": "{:+.1f}"})]
+        if all_bar_rows:
+            write_json(tables_dir / "gains.json", {"rows": all_bar_rows, "provenance": prov})
+            result.files += [tables_dir / "gains.json", write_csv(tables_dir / "gains.csv", all_bar_rows)]
+        sections.append(Section("Gains over the baseline", bar_blocks))
+    elif evals and base_ev is None:
+        result.notes.append("no --baseline: Table 2 and gain bars need a step-0 evaluation")
+
+    # ---- curves
+    if runs:
+        plots = plot_runs(runs, fig_dir, window)
+        result.files += list(plots.figures.values())
+        blocks = [f"Raw values dashed and semi-transparent, smoothed (trailing window {window}, step 0 raw) solid. "
+                  "Runs with a group label are drawn as the mean over seeds with a shaded 95 % t-interval."]
+        blocks += [Image(p, caption=plots.titles[name]) for name, p in plots.figures.items()]
+        if plots.skipped:
+            blocks.append(Table([{"figure": k, "why not drawn": v} for k, v in plots.skipped.items()],
+                                caption="Quantities with no figure"))
+        sections.append(Section("Training curves", blocks))
+
+    # ---- notes and provenance
+    if result.notes:
+        sections.append(Section("Notes", [Paragraph(n) for n in result.notes]))
+    prov_blocks: list[Any] = [KeyValues(prov, title="This analysis")]
+    for ev in all_evals:
+        if ev.provenance:
+            prov_blocks.append(KeyValues(ev.provenance, title=f"evaluation {ev.name}"))
+    for run in runs:
+        if run.config:
+            prov_blocks.append(KeyValues(run.config, title=f"run {run.name}: config"))
+    sections.append(Section("Provenance", prov_blocks))
+    build_report(title, sections, result.report, subtitle=f"{len(all_evals)} evaluation(s), {len(runs)} run(s)")
+    result.files.append(result.report)
+    write_json(out / "outputs.json", {"files": [str(f) for f in result.files], "notes": result.notes,
+                                      "provenance": prov})
+    return result
