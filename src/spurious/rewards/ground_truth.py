@@ -39,6 +39,7 @@ class GroundTruthReward(Reward):
         check_grader(grader, extract)
         self.grader, self.extract, self.timeout = grader, extract, float(timeout)
         self.workers, self.multiple_choice = workers, bool(multiple_choice)
+        self.last_stats: dict[str, float] = {}  # share of the last batch per non-"ok" grading status
 
     @property
     def params(self) -> dict[str, Any]:
@@ -50,6 +51,9 @@ class GroundTruthReward(Reward):
                                        grader=self.grader, extract=self.extract, timeout=self.timeout,
                                        workers=self.workers)
         out = [1.0 if r.correct else 0.0 for r in results]
+        n = max(len(results), 1)
+        self.last_stats = {status: sum(r.status == status for r in results) / n
+                           for status in ("no_answer", "timeout", "error")}
         if self.multiple_choice:
             for i, s in enumerate(samples):
                 label = str(s.answer).strip()

@@ -49,17 +49,24 @@ class MajorityVoteReward(Reward):
         return {"online": self.online, "grader": self.grader, "extract": self.extract,
                 "timeout": self.timeout, "workers": self.workers}
 
-    def _extract_mode(self) -> str:
-        return self.extract or ("official" if self.grader == "official" else "boxed")
+    def extracted(self, response: str) -> str | None:
+        """The response's answer as this reward's grader sees it (None if there is none)."""
+        g = grading()
+        mode = self.extract or ("official" if self.grader == "official" else "boxed")
+        if self.grader == "default":
+            return g.extract_answer(response, mode)
+        if mode in ("official", "r1"):  # the official parser, normalised; "" means no answer
+            return g.official_extract(response, r1_style=mode == "r1") or None
+        boxed = g.extract_answer(response, mode)
+        return (g.official_normalize(boxed) or None) if boxed is not None else None
 
     def answer_keys(self, responses: Sequence[str]) -> list[Hashable | None]:
         """Each response's voting bucket: the canonical form of its extracted answer, None if it has none."""
-        g = grading()
+        canonical = grading().canonical_answer
         keys: list[Hashable | None] = []
         for text in responses:
-            ans = g.extract_answer(text, self._extract_mode())
-            key = g.canonical_answer(ans) if ans is not None and ans.strip() else None
-            keys.append(key if key not in (None, "") else None)
+            ans = self.extracted(text)
+            keys.append((canonical(ans) or None) if ans is not None and ans.strip() else None)
         return keys
 
     def score(self, samples: Sequence[Sample]) -> list[float]:

@@ -116,15 +116,17 @@ def _accepted(obj: Any) -> set[str] | None:
     return names
 
 
+def _reject(name: str, bad: list[str], accepted: set[str]) -> ValueError:
+    takes = f"it accepts {', '.join(sorted(accepted))}" if accepted else "it takes no parameters"
+    return ValueError(f"reward {name!r} takes no parameter(s) {bad}; {takes}")
+
+
 def _construct(obj: Any, name: str, local: dict, global_params: dict, used: set[str], strict: bool) -> Reward:
     accepted = _accepted(obj)
-    if strict:
-        bad = sorted(k for k in global_params if accepted is not None and k not in accepted)
+    for given in ((global_params if strict else {}), local):
+        bad = sorted(k for k in given if accepted is not None and k not in accepted)
         if bad:
-            raise ValueError(f"reward {name!r} takes no parameter(s) {bad}; it accepts {sorted(accepted or [])}")
-    bad = sorted(k for k in local if accepted is not None and k not in accepted)
-    if bad:
-        raise ValueError(f"reward {name!r} takes no parameter(s) {bad}; it accepts {sorted(accepted or [])}")
+            raise _reject(name, bad, accepted or set())
     take = {k: v for k, v in global_params.items() if accepted is None or k in accepted}
     used.update(take)
     kwargs = {**take, **local}

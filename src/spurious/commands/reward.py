@@ -1,0 +1,158 @@
+"""``spurious reward``: score a JSONL file of responses with any reward, expression or user reward."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+_INT_FIELDS = ("step", "prompt_index", "sample_index")
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``key=value`` -> (key, value); the value is read as JSON when it parses (numbers, true, null), else text."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise typer.BadParameter(f"expected key=value, got {text!r}", param_hint="--param")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = {"none": None, "true": True, "false": False}.get(raw.strip().lower(), raw)
+    return key.strip(), value
+
+
+def summary_path(output: Path) -> Path:
+    """``out.jsonl`` -> ``out.summary.json`` (also for ``.jsonl.gz`` and other names)."""
+    name = output.name
+    for suffix in (".jsonl.gz", ".jsonl", ".json"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return output.with_name(name + ".summary.json")
+
+
+def read_samples(path: Path, reward) -> tuple[list[dict], list]:
+    """Rows of ``path`` and their :class:`Sample` s; bad rows raise InputError naming file, line and field."""
+    from spurious.io import InputError, iter_jsonl
+    from spurious.rewards import Sample
+
+    required = ["response"] + (["answer"] if reward.needs_label else []) + (["group"] if reward.group_level else [])
+    types = {"response": str, "prompt": str, "answer": (str, int, float), "group": (str, int),
+             **{f: int for f in _INT_FIELDS}}
+    rows, samples = [], []
+    first_seen: dict[Any, int] = {}
+    counts: dict[Any, int] = {}
+    for lineno, row in iter_jsonl(path, required=required, types=types):
+        for f in _INT_FIELDS:
+            if isinstance(row.get(f), bool):
+                raise InputError(path, lineno, "expected int, got bool", field=f)
+        answer = row.get("answer")
+        if reward.needs_label and answer is None:
+            raise InputError(path, lineno, f"is null, but reward {reward.name!r} needs a label", field="answer")
+        if reward.group_level and row.get("group") is None:
+            raise InputError(path, lineno, f"is null, but reward {reward.name!r} scores whole groups", field="group")
+        # The draw's identity, for the random reward: explicit fields win; else the prompt's first-seen order
+        # (keyed by group, else prompt text, else the line) and the response's position among its prompt's.
+        key = ("group", row["group"]) if row.get("group") is not None else \
+            ("prompt", row["prompt"]) if row.get("prompt") is not None else ("line", lineno)
+        first_seen.setdefault(key, len(first_seen))
+        occurrence = counts.get(key, 0)
+        counts[key] = occurrence + 1
+        if isinstance(answer, float) and answer.is_integer():
+            answer = str(answer)  # keep "142.0" as written; graders accept it
+        samples.append(Sample(
+            prompt=row.get("prompt") or "", response=row["response"],
+            answer=None if answer is None else str(answer), group=row.get("group"),
+            step=row.get("step") or 0,
+            prompt_index=row["prompt_index"] if row.get("prompt_index") is not None else first_seen[key],
+            sample_index=row["sample_index"] if row.get("sample_index") is not None else occurrence,
+        ))
+        rows.append(row)
+    return rows, samples
+
+
+def score_in_chunks(reward, samples: list, chunk_size: int = 256, progress: bool = True) -> list[float]:
+    """Score ``samples`` chunk by chunk (whole groups per chunk for group-level rewards), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from spurious.rewards.base import group_positions
+
+    units = list(group_positions(samples).values()) if reward.group_level else [[i] for i in range(len(samples))]
+    chunks: list[list[int]] = [[]]
+    for unit in units:
+        if len(chunks[-1]) >= chunk_size:
+            chunks.append([])
+        chunks[-1].extend(unit)
+    out = [0.0] * len(samples)
+    with Progress(TextColumn(f"reward {reward.name}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  disable=not progress, transient=True) as bar:
+        task = bar.add_task("score", total=len(samples))
+        for chunk in chunks:
+            for i, v in zip(chunk, reward([samples[i] for i in chunk])):
+                out[i] = v
+            bar.advance(task, len(chunk))
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("reward")
+    def reward_command(
+        spec: Optional[str] = typer.Argument(None, metavar="NAME_OR_EXPR",
+                                             help="Reward name, alias, official key, expression "
+                                                  "('format & !python') or import path 'pkg.mod:func'."),
+        input: Optional[Path] = typer.Argument(None, metavar="INPUT.jsonl",
+                                               help="One JSON object per line: response; answer if the reward "
+                                                    "needs a label; group if group-level; optional prompt, step, "
+                                                    "prompt_index, sample_index."),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output JSONL: input rows + 'reward'."),
+        gamma: Optional[float] = typer.Option(None, help="Probability of reward 1 for random parts."),
+        seed: Optional[int] = typer.Option(None, help="Seed of random parts (draws keyed by seed/step/prompt/sample)."),
+        grader: Optional[str] = typer.Option(None, help="Grader of label-based parts: default or official."),
+        param: list[str] = typer.Option([], "--param", "-p", help="Extra reward parameter key=value (repeatable)."),
+        chunk_size: int = typer.Option(256, help="Samples scored per call (whole groups for group-level rewards)."),
+        list_: bool = typer.Option(False, "--list", help="List the registered rewards and exit."),
+    ) -> None:
+        """Score responses with a reward (or reward expression) and write each row's 'reward'."""
+        from rich.console import Console
+
+        from spurious.io import write_json, write_jsonl
+        from spurious.provenance import provenance
+        from spurious.rewards import get_reward, list_rewards
+
+        console = Console(stderr=True)
+        if list_:
+            from rich.table import Table
+
+            table = Table("reward", "description", title="rewards (combine with & | ! + * and parentheses)")
+            for name, desc in list_rewards().items():
+                table.add_row(name, desc)
+            Console().print(table)
+            return
+        if spec is None or input is None or output is None:
+            raise typer.BadParameter("give NAME_OR_EXPR, INPUT.jsonl and -o OUT.jsonl (or --list)")
+        params = dict(parse_param(p) for p in param)
+        for key, value in (("gamma", gamma), ("grader", grader)):
+            if value is not None:
+                params[key] = value
+        try:
+            reward = get_reward(spec, **params)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="NAME_OR_EXPR / --param") from e
+        if seed is not None:
+            reward = reward.with_seed(seed)
+
+        rows, samples = read_samples(input, reward)
+        values = score_in_chunks(reward, samples, chunk_size=max(1, chunk_size))
+        write_jsonl(output, ({**row, "reward": v} for row, v in zip(rows, values)))
+        mean = sum(values) / len(values) if values else float("nan")
+        summary = {
+            "reward": spec, "name": reward.name, "reward_repr": repr(reward), "params": params, "seed": seed,
+            "input": str(input), "output": str(output), "count": len(values),
+            "mean": mean if values else None, "nonzero": sum(v != 0 for v in values),
+            "provenance": provenance(reward=spec, params=params, seed=seed, grader=grader),
+        }
+        write_json(summary_path(output), summary)
+        shown = f"{mean:.4f}" if values else "n/a"
+        console.print(f"reward [bold]{reward.name}[/]: mean {shown} over {len(values)} samples -> {output}")
