@@ -338,7 +338,7 @@ def test_composite_names_and_flags(fake_grading):
 
 def test_parameters_reach_the_parts_that_take_them(fake_grading):
     r = get_reward("random | gt", gamma=0.25, grader="official")
-    assert isinstance(r, AllOf) is False and r.parts[0].gamma == 0.25 and r.parts[1].grader == "official"
+    assert r.name == "random|ground_truth" and r.parts[0].gamma == 0.25 and r.parts[1].grader == "official"
     r = get_reward("random(gamma=0.1, seed=3) & random", gamma=0.9)
     assert (r.parts[0].gamma, r.parts[0].seed, r.parts[1].gamma) == (0.1, 3, 0.9)
     r = get_reward("random(seed=3) & random").with_seed(11)
@@ -483,3 +483,4 @@ def test_every_builtin_reward_is_binary_on_mixed_inputs(fake_grading):
         assert isinstance(reward, Reward) and reward.describe()
         assert set(reward(samples)) <= {0.0, 1.0}, name
     assert isinstance(get_reward("!python"), Not)
+    assert isinstance(get_reward("python & format"), AllOf)

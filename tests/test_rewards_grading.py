@@ -14,7 +14,8 @@ def test_ground_truth_default_and_official_graders():
                S("no box, just 5", "5"), S(r"\boxed{6}", "5"), S("nothing here", "")]
     assert get_reward("gt")(samples) == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
     # official: the last-number fallback (W3) and an empty label rewarding an answer-less response (W4)
-    assert get_reward("math", grader="official")(samples) == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+    # (the first pair is left out: the official grader sends it to SymPy, which costs a worker pool start)
+    assert get_reward("math", grader="official")(samples[1:]) == [1.0, 1.0, 1.0, 0.0, 1.0]
     gt = get_reward("gt")
     gt(samples)
     assert gt.last_stats["no_answer"] == pytest.approx(2 / 6)

@@ -181,3 +181,41 @@ def test_majority_vote_logs_label_rate():
                                             log_metric=logged.__setitem__)
     assert out[4:] == [0.0] * 4
     assert logged == {"rewards/majority_vote/groups_with_label": 0.5}
+
+
+@pytest.mark.slow
+def test_adapter_inside_a_real_grpo_trainer(tmp_path):
+    """End to end: TRL's GRPOTrainer calls the adapter; names, steps and sample indices come through."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from spurious.models import tiny_model_and_tokenizer
+
+    model, tok = tiny_model_and_tokenizer("1M")
+    seen = []
+
+    def spy(samples):
+        seen.extend((s.step, s.prompt_index, s.sample_index, s.answer) for s in samples)
+        return [float(len(s.response) % 2) for s in samples]
+
+    spy.needs_label = True
+    data = Dataset.from_list([{"prompt": [{"role": "user", "content": f"What is {i} + 1?"}], "answer": str(i + 1),
+                               "prompt_index": i} for i in range(8)])
+    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_steps=2,
+                      per_device_train_batch_size=8, num_generations=4, max_completion_length=8,
+                      logging_steps=1, save_strategy="no", seed=0, beta=0.0)
+    trainer = GRPOTrainer(model=model, processing_class=tok, train_dataset=data, args=args,
+                          reward_funcs=[trl_reward_func(get_reward("format | random")),
+                                        trl_reward_func(FunctionReward(spy, name="spy"))])
+    trainer.train()
+    keys = {k for row in trainer.state.log_history for k in row}
+    assert {"rewards/format|random/mean", "rewards/spy/mean"} <= keys
+    assert {step for step, *_ in seen} == {0, 1}
+    for step in (0, 1):
+        rows = [r for r in seen if r[0] == step]
+        assert len(rows) == 8
+        by_prompt = {}
+        for _, p, k, answer in rows:
+            by_prompt.setdefault(p, []).append(k)
+            assert answer == str(p + 1)
+        assert all(sorted(v) == [0, 1, 2, 3] for v in by_prompt.values())

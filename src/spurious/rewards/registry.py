@@ -22,7 +22,7 @@ from typing import Any, Callable
 from spurious.rewards.base import Reward
 from spurious.rewards.compose import AllOf, Not
 from spurious.rewards.expression import build, parse
-from spurious.rewards.user import _SAMPLE_FIELDS, FunctionReward, load_object, reward_from_object
+from spurious.rewards.user import _SAMPLE_FIELDS, FunctionReward, load_object
 
 _REGISTRY: dict[str, Any] = {}  # name -> Reward subclass or function
 _ALIASES: dict[str, str] = {}  # alias -> name
@@ -110,10 +110,12 @@ def _accepted(obj: Any) -> set[str] | None:
         return None
     if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
         return None
-    names = set(sig.parameters) - {"self"}
-    if not isinstance(obj, type):
-        names -= set(_SAMPLE_FIELDS) | {"samples"}
-    return names
+    names = list(sig.parameters)
+    if isinstance(obj, type):
+        return set(names) - {"self"}
+    if "response" in names:  # per-sample function: the sample fields are not parameters
+        return set(names) - set(_SAMPLE_FIELDS)
+    return set(names[1:])  # batch function: the first parameter receives the samples
 
 
 def _reject(name: str, bad: list[str], accepted: set[str]) -> ValueError:
@@ -156,9 +158,10 @@ def _resolve(name: str, local: dict, global_params: dict, used: set[str], strict
             if local or (strict and global_params):
                 raise ValueError(f"{name!r} is a reward instance; it takes no parameters")
             return obj
-        if isinstance(obj, type) and issubclass(obj, Reward) or callable(obj):
-            return _construct(obj, getattr(obj, "__name__", name), local, global_params, used, strict)
-        return reward_from_object(obj, name)  # raises a clear error
+        if not callable(obj):
+            raise ValueError(f"{name!r} is a {type(obj).__name__}, not a reward "
+                             f"(expected a function, a Reward subclass or a Reward instance)")
+        return _construct(obj, getattr(obj, "__name__", name), local, global_params, used, strict)
     if "_AND_" in name:  # official compound key
         return AllOf([_resolve(part, local, global_params, used) for part in name.split("_AND_")])
     if name.startswith("inverse_"):

@@ -64,8 +64,6 @@ def _signature(func: Callable) -> inspect.Signature | None:
 
 
 def _as_float(v: Any, name: str) -> float:
-    if isinstance(v, bool):
-        return float(v)
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -86,16 +84,3 @@ def load_object(path: str) -> Any:
             raise ValueError(f"module {module_name!r} has no attribute {attr!r} (reward {path!r})")
         obj = getattr(obj, part)
     return obj
-
-
-def reward_from_object(obj: Any, name: str, **params: Any) -> Reward:
-    """A Reward instance, a Reward subclass (instantiated with ``params``) or a function (wrapped)."""
-    if isinstance(obj, Reward):
-        if params:
-            raise ValueError(f"{name!r} is a reward instance; it takes no parameters (got {sorted(params)})")
-        return obj
-    if isinstance(obj, type) and issubclass(obj, Reward):
-        return obj(**params)
-    if callable(obj):
-        return FunctionReward(obj, name=getattr(obj, "__name__", name), **params)
-    raise ValueError(f"{name!r} is a {type(obj).__name__}, not a reward (a function, Reward subclass or instance)")
