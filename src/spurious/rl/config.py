@@ -65,6 +65,7 @@ class TrainConfig:
     minibatch_size: int = 128              # rollouts per optimizer step (all processes together)
     micro_batch_size: int | None = None    # rollouts per forward pass per process (None: minibatch/processes)
     phases: int = 300
+    max_steps: int | None = None           # stop after this many optimizer steps (overrides phases)
     # optimisation
     learning_rate: float = 5e-7
     lr_scheduler: str = "constant"
@@ -125,6 +126,14 @@ class TrainConfig:
         return self.rollouts_per_phase // self.minibatch_size
 
     @property
+    def total_optimizer_steps(self) -> int:
+        return self.max_steps if self.max_steps else self.phases * self.optimizer_steps_per_phase
+
+    @property
+    def total_phases(self) -> int:
+        return -(-self.total_optimizer_steps // self.optimizer_steps_per_phase)
+
+    @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
 
@@ -140,7 +149,7 @@ class TrainConfig:
             "steps_per_generation": self.optimizer_steps_per_phase * accum,
             "num_generations": self.group_size,
             "num_iterations": 1,
-            "max_steps": self.phases * self.optimizer_steps_per_phase,
+            "max_steps": self.total_optimizer_steps,
             "optimizer_steps_per_phase": self.optimizer_steps_per_phase,
             "rollouts_per_phase": self.rollouts_per_phase,
         }

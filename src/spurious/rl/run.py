@@ -222,18 +222,26 @@ def grpo_config(config: TrainConfig, n_processes: int):
 
 
 def find_checkpoint(run_dir: Path) -> Path:
-    """The latest complete checkpoint of a run; a clear error when there is none or it is damaged."""
+    """The latest checkpoint of a run; a clear error when there is none or it is damaged.
+
+    ``trainer_state.json`` is written last, so a newer folder without it is a save cut short by the
+    interruption itself: it is skipped (with a warning). A folder that has it but lacks another file is
+    corrupt: an error, never a silent restart.
+    """
     ckdir = Path(run_dir) / "checkpoints"
     cands = sorted(ckdir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])) if ckdir.exists() else []
+    while cands and not (cands[-1] / "trainer_state.json").exists():
+        warnings.warn(f"{cands[-1]}: save was interrupted (no trainer_state.json); resuming from an earlier one")
+        cands.pop()
     if not cands:
-        raise InputError(ckdir, None, "no checkpoint to resume from (checkpoints are written every "
+        raise InputError(ckdir, None, "no complete checkpoint to resume from (checkpoints are written every "
                                       "save_every_phases phases)")
     last = cands[-1]
     missing = [f for f in CHECKPOINT_FILES if not (last / f).exists()]
     if not any((last / w).exists() for w in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")):
         missing.append("model.safetensors")
     if missing:
-        raise InputError(last, None, f"checkpoint is incomplete or corrupt: missing {', '.join(missing)}")
+        raise InputError(last, None, f"checkpoint is corrupt: missing {', '.join(missing)}")
     try:
         state = json.loads((last / "trainer_state.json").read_text())
         int(state["global_step"])
@@ -291,7 +299,7 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     train_ds, dropped = build_trl_dataset(rows, config, tokenizer)
-    recorder = RunRecorder(run_dir, total_phases=config.phases, progress=config.progress, enabled=is_main)
+    recorder = RunRecorder(run_dir, total_phases=config.total_phases, progress=config.progress, enabled=is_main)
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, run_dir / "config", provenance(

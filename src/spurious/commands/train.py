@@ -1,0 +1,81 @@
+"""``spurious train``: GRPO with any reward on the paper's update schedule (see docs/training.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def train(
+    preset: Optional[str] = typer.Option(None, "--preset", "-p",
+                                         help="Preset name (paper, paper-1.5b, smollm2-cpu, tiny-cpu) or a YAML file."),
+    set_: List[str] = typer.Option([], "--set", "-s", help="Override any config key: key=value (repeatable); "
+                                                            "reward_params.gamma=0.3 sets one reward parameter."),
+    model: Optional[str] = typer.Option(None, help="HF folder, hub id, smollm2-135m-instruct or tiny:<preset>."),
+    dataset: Optional[str] = typer.Option(None, help="deepscaler, math500, a .jsonl/.json/.parquet file, hub:<id>."),
+    reward: Optional[str] = typer.Option(None, help="Reward spec (spurious reward --list)."),
+    template: Optional[str] = typer.Option(None, help="Prompt template (qwen-math, default, r1, ...)."),
+    name: Optional[str] = typer.Option(None, help="Run name: the run folder is <output-dir>/<name>."),
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Parent folder of run folders."),
+    phases: Optional[int] = typer.Option(None, help="Rollout phases to train."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    seed: Optional[int] = typer.Option(None, help="Run seed (sampler, generation, random rewards)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue runs/<name> from its last checkpoint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and print the resolved config and schedule."),
+) -> None:
+    """Train a causal LM with GRPO; writes runs/<name>/ (config, metrics.jsonl, rollouts, checkpoints)."""
+    import json
+
+    from rich.console import Console
+
+    from spurious.rl.config import build_config, read_config
+    from spurious.rl.run import num_processes
+
+    console = Console(stderr=True)
+    explicit = dict(model=model, dataset=dataset, reward=reward, template=template, name=name,
+                    output_dir=output_dir, phases=phases, max_steps=max_steps, seed=seed)
+    try:
+        if resume is not None:
+            if preset or set_ or any(v is not None for v in explicit.values()):
+                raise typer.BadParameter("--resume takes the run's own config.yaml; give no other settings",
+                                         param_hint="--resume")
+            cfg = read_config(resume)
+            cfg = cfg.replace(output_dir=str(resume.parent), name=resume.name)
+        else:
+            if preset is None:
+                preset = "tiny-cpu"
+            cfg = build_config(preset, set_, **explicit)
+        if no_progress:
+            cfg = cfg.replace(progress=False)
+        nproc = num_processes()
+        cfg.validate(nproc)
+    except ValueError as e:
+        from spurious.io import InputError
+
+        if isinstance(e, InputError):
+            raise
+        console.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2)
+    if dry_run:
+        print(json.dumps({"config": cfg.to_dict(), "schedule": cfg.schedule(nproc)}, indent=2))
+        return
+    from spurious.rl.config import ConfigError
+    from spurious.rl.run import train as run_train
+
+    try:
+        result = run_train(cfg, resume=resume is not None, overwrite=overwrite)
+    except ConfigError as e:
+        console.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2)
+    last = result.final
+    if last:
+        console.print(f"[bold green]done[/] {result.run_dir}: phase {last['phase']}, reward "
+                      f"{last.get('reward/mean', float('nan')):.3f}, accuracy {last.get('accuracy')}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
