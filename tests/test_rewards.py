@@ -267,6 +267,14 @@ def test_majority_vote_online(fake_grading):
         mv([S("ans: 1")])
 
 
+def test_majority_vote_label_accuracy_uses_gold_answers_only_for_the_statistic(fake_grading):
+    samples = [S("ans: 7", "7", group=0), S("ans: 7", "7", group=0), S("ans: 8", "7", group=0),
+               S("ans: 1", "2", group=1), S("ans: 1", "2", group=1), S("none", "3", group=2)]
+    mv = get_reward("mv")
+    assert mv(samples) == [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    assert mv.last_stats == {"groups_with_label": pytest.approx(2 / 3), "label_accuracy": 0.5}
+
+
 def test_majority_vote_offline_is_ground_truth_against_mv_labels(fake_grading):
     mv = get_reward("majority_vote", online=False)
     assert mv.needs_label and not mv.group_level

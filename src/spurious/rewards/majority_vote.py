@@ -8,7 +8,9 @@ Two modes:
   relabelling step. A response scores 1 iff its answer falls in the winning bucket. If no response in the group
   has an answer, every response scores 0. **Difference from the official offline path:** there an answer-less
   group gets the empty label, and the grader then rewards every answer-less response (weakness W4, §6.4).
-  This is TTRL-style voting over the G rollouts, not the paper's 64-sample offline labels.
+  This is TTRL-style voting over the G rollouts, not the paper's 64-sample offline labels. If samples carry a
+  dataset ``answer``, it is not used for the reward, only for the ``label_accuracy`` statistic (the share of
+  voted labels graded equal to it, TTRL's label hit rate) in ``last_stats``.
 * ``online=False``: the paper's setting. ``answer`` holds a fixed majority-vote label (``spurious label``
   builds it); the score is the ground-truth reward against it.
 """
@@ -75,13 +77,19 @@ class MajorityVoteReward(Reward):
         keys = self.answer_keys([s.response for s in samples])
         out = [0.0] * len(samples)
         groups = group_positions(samples)
-        labelled = 0
+        voted: list[int] = []  # per labelled group: the position of one response in the winning bucket
         for positions in groups.values():
             winner = majority_bucket([keys[i] for i in positions])
             if winner is None:
                 continue  # no answer in the group: all 0 (the official offline path would reward them, W4)
-            labelled += 1
+            voted.append(next(i for i in positions if keys[i] == winner))
             for i in positions:
                 out[i] = 1.0 if keys[i] == winner else 0.0
-        self.last_stats = {"groups_with_label": labelled / len(groups) if groups else 0.0}
+        self.last_stats = {"groups_with_label": len(voted) / len(groups) if groups else 0.0}
+        with_gold = [i for i in voted if samples[i].answer is not None]
+        if with_gold:  # TTRL's label hit rate: is the voted answer graded equal to the dataset answer?
+            results = grading().grade_many([samples[i].response for i in with_gold],
+                                           [str(samples[i].answer) for i in with_gold], grader=self.grader,
+                                           extract=self.extract, timeout=self.timeout, workers=self.workers)
+            self.last_stats["label_accuracy"] = sum(r.correct for r in results) / len(results)
         return out
