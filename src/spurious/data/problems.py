@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from spurious.io import InputError, iter_jsonl
 
@@ -103,8 +103,23 @@ def load_problems_hub(spec: BenchmarkSpec, limit: int | None = None) -> list[Pro
     return out
 
 
+def _one_shot_pi1(limit: int | None = None) -> list[Problem]:
+    from spurious.data.one_shot import load_one_shot_pi1  # imports this module: resolve at call time
+
+    return load_one_shot_pi1(limit)
+
+
+# Named datasets derived from a registered one (a loader taking ``limit``); see spurious.data.one_shot.
+DERIVED_DATASETS: dict[str, Callable[[int | None], list[Problem]]] = {
+    "one-shot-pi1": _one_shot_pi1,
+}
+
+
 def load_problems(name_or_path: str, *, limit: int | None = None, **columns: Any) -> list[Problem]:
-    """Load a registered benchmark by name (local file first, then the hub) or any JSONL file by path."""
+    """Load a registered benchmark by name (local file first, then the hub), a derived dataset by name
+    (``one-shot-pi1``), or any JSONL file by path."""
+    if name_or_path in DERIVED_DATASETS:
+        return DERIVED_DATASETS[name_or_path](limit)
     if name_or_path in BENCHMARKS:
         spec = BENCHMARKS[name_or_path]
         local = data_dir() / spec.filename
@@ -114,4 +129,5 @@ def load_problems(name_or_path: str, *, limit: int | None = None, **columns: Any
     p = Path(name_or_path)
     if p.exists():
         return load_problems_file(p, limit=limit, **columns)
-    raise ValueError(f"unknown dataset {name_or_path!r}: not a file and not one of {sorted(BENCHMARKS)}")
+    raise ValueError(f"unknown dataset {name_or_path!r}: not a file and not one of "
+                     f"{sorted(BENCHMARKS) + sorted(DERIVED_DATASETS)}")

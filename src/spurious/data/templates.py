@@ -95,7 +95,7 @@ TEMPLATES: dict[str, Template] = {
     "code-forcing": Template("code-forcing", system=QWEN_MATH_SYSTEM, assistant_prefix=CODE_FORCING_PREFIX),
     "math-problem": Template("math-problem", system="You are a helpful Assistant.", user="Math Problem: {problem}"),
     "simplerl-zoo": Template("simplerl-zoo", system="You are a helpful Assistant.",
-                             user="{problem}\n" + QWEN_MATH_SYSTEM),
+                             user="{problem}\n" + QWEN_MATH_SYSTEM.replace("{", "{{").replace("}", "}}")),
     "sober": Template("sober", user=SOBER_USER),
     "spurious-prompt": Template("spurious-prompt", system=LIPSUM_SYSTEM, user=LIPSUM_USER),
 }
