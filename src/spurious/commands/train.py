@@ -29,6 +29,7 @@ def train(
 ) -> None:
     """Train a causal LM with GRPO; writes runs/<name>/ (config, metrics.jsonl, rollouts, checkpoints)."""
     import json
+    import os
 
     from rich.console import Console
 
@@ -72,7 +73,7 @@ def train(
         console.print(f"[bold red]error:[/] {e}")
         raise typer.Exit(2)
     last = result.final
-    if last:
+    if last and int(os.environ.get("RANK", "0")) == 0:
         console.print(f"[bold green]done[/] {result.run_dir}: phase {last['phase']}, reward "
                       f"{last.get('reward/mean', float('nan')):.3f}, accuracy {last.get('accuracy')}")
 

@@ -206,6 +206,7 @@ def grpo_config(config: TrainConfig, n_processes: int):
         use_cpu=not torch.cuda.is_available(),
         use_vllm=config.use_vllm,
         log_completions=False,
+        ddp_find_unused_parameters=False,
     )
     if config.optimizer == "sgd":
         kwargs["optim_args"] = f"momentum={config.momentum}"

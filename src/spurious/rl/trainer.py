@@ -51,6 +51,7 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         self._sp_phase_start = time.perf_counter()
         self._sp_global_rewards: torch.Tensor | None = None
         self._sp_prompt_cache: dict[int, str] = {}
+        self._sp_pending_rollouts: list[dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -75,9 +76,12 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         if training:
             self._sp_phase_start = time.perf_counter()
             self._sp_time = {"generation": 0.0, "reward": 0.0}
+        self._sp_pending_rollouts = None
         out = super()._generate_and_score_completions(inputs)
         if training and self._sp_global_rewards is not None:
             out["advantages"] = self._our_advantages(out["completion_mask"])
+            if self._sp_pending_rollouts is not None:
+                self._write_rollouts(out["advantages"].tolist())
         return out
 
     def _our_advantages(self, completion_mask: torch.Tensor) -> torch.Tensor:
@@ -130,7 +134,7 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         }
         every = self.sp.rollout_log_every
         if every and phase % every == 0:
-            self._log_rollouts(phase, inputs, prompts, samples, local, diag)
+            self._sp_pending_rollouts = self._rollout_rows(phase, inputs, prompts, samples, local, diag)
         self._sp_global_rewards = rewards
         self._sp_time["reward"] += time.perf_counter() - t
         return rewards.unsqueeze(1)
@@ -148,17 +152,23 @@ class SpuriousGRPOTrainer(GRPOTrainer):
             self._sp_prompt_cache[prompt_index] = text
         return self._sp_prompt_cache[prompt_index]
 
-    def _log_rollouts(self, phase, inputs, prompts, samples, rewards, diag) -> None:
-        rows = [{"phase": phase, "prompt_index": s.prompt_index, "problem_id": row.get("problem_id"),
+    def _rollout_rows(self, phase, inputs, prompts, samples, rewards, diag) -> list[dict[str, Any]]:
+        return [{"phase": phase, "prompt_index": s.prompt_index, "problem_id": row.get("problem_id"),
                  "sample_index": s.sample_index, "prompt": self._render_prompt(s.prompt_index, p),
                  "response": s.response, "answer": row.get("answer"), "reward": r,
                  "correct": c, "code": k, "format": f}
                 for s, row, p, r, c, k, f in zip(samples, inputs, prompts, rewards, diag["correct"], diag["code"],
                                                  diag["format"])]
+
+    def _write_rollouts(self, advantages: list[float]) -> None:
+        rows = self._sp_pending_rollouts
+        self._sp_pending_rollouts = None
+        for row, a in zip(rows, advantages):
+            row["advantage"] = a
         if self.accelerator.num_processes > 1:
             rows = gather_object(rows)
         if self._is_main() and self.sp_recorder is not None:
-            self.sp_recorder.write_rollouts(phase, rows)
+            self.sp_recorder.write_rollouts(rows[0]["phase"], rows)
 
     # ------------------------------------------------------------------ loss
 
