@@ -54,11 +54,21 @@ def summarize(completions: Sequence[str], answers: Sequence[str]) -> dict[str, f
             "boxed_rate": sum(p.boxed for p in parsed) / n if n else 0.0}
 
 
+def accuracy_fn(responses: Sequence[str], answers: Sequence[str]) -> list[bool]:
+    """Correctness by :func:`corpus.parse_completion` - the standard extraction (last ``\\boxed{}``, else the
+    last number) specialised to integer answers, microseconds per response. Passed to the trainer as its
+    ``accuracy_fn`` so the per-phase ``accuracy`` metric costs nothing next to generation."""
+    return [parse_completion(r, str(a)).correct for r, a in zip(responses, answers)]
+
+
 def calibration(model, tokenizer, problems: Sequence[Problem], *, n_samples: int = 1024, seed: int = 0
                 ) -> dict[str, dict[str, float]]:
-    """``{"sampled": stats of n_samples T=1 completions over problems (cycled), "greedy": one per problem}``."""
+    """``{"sampled": stats of n_samples T=1 completions over problems (cycled), "greedy": one per problem,
+    "greedy_per_problem": [{"id", "code", "correct"}] (for transition buckets, paper §7.7)}``."""
     cyc = [problems[i % len(problems)] for i in range(n_samples)]
     sampled = generate(model, tokenizer, [p.problem for p in cyc], greedy=False, seed=seed)
     greedy = generate(model, tokenizer, [p.problem for p in problems], greedy=True)
+    per_problem = [{"id": p.id, "code": parse.style == "code", "correct": parse.correct}
+                   for p, parse in ((p, parse_completion(t, p.answer)) for p, t in zip(problems, greedy))]
     return {"sampled": summarize(sampled, [p.answer for p in cyc]),
-            "greedy": summarize(greedy, [p.answer for p in problems])}
+            "greedy": summarize(greedy, [p.answer for p in problems]), "greedy_per_problem": per_problem}

@@ -1,0 +1,94 @@
+"""``spurious demo``: the clipping-bias mechanism in CPU model organisms, end to end, no downloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def demo(
+    full: bool = typer.Option(False, "--full", help="The full grid: 150 phases, 8 seeds of the random arm, the "
+                                                    "paper's 0.65 prior and every ablation (hours of one core)."),
+    out: Path = typer.Option(Path("demo"), "-o", "--out", help="Output folder (report.html, runs/, summary.json)."),
+    workers: int = typer.Option(2, help="Parallel single-thread worker processes (at most the number of cores)."),
+    phases: Optional[int] = typer.Option(None, help="Override the rollout phases per run."),
+    seeds: Optional[int] = typer.Option(None, help="Override: run seeds 0..N-1 of every arm."),
+    family: Optional[List[str]] = typer.Option(None, "--family", help="Only these families (repeatable)."),
+    arm: Optional[List[str]] = typer.Option(None, "--arm", help="Only these arms (repeatable)."),
+    pretrain_steps: Optional[int] = typer.Option(None, help="Override the organisms' pre-training steps (2000)."),
+    report_only: bool = typer.Option(False, "--report-only", help="Rebuild report.html from finished runs."),
+) -> None:
+    """Pre-train (or load cached) organisms, run the reward x family grid, write report.html with verdicts."""
+    import os
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+
+    from spurious.organism.grid import run_grid, summarize
+    from spurious.organism.plans import default_plan, full_plan, with_overrides
+    from spurious.organism.report import build_demo_report
+    from spurious.organism.verdicts import judge
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    console = Console(stderr=True)
+    if workers < 1:
+        console.print("[bold red]error:[/] --workers must be >= 1")
+        raise typer.Exit(2)
+    try:
+        spec = with_overrides(full_plan() if full else default_plan(), phases=phases, seeds=seeds,
+                              families=tuple(family) if family else None, arms=tuple(arm) if arm else None,
+                              pretrain_steps=pretrain_steps)
+    except ValueError as e:
+        console.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2)
+    mode = "full" if full else "default"
+    t0 = time.time()
+    if report_only:
+        from spurious.organism.pretrain import organism_dir
+
+        summary = summarize(spec, out / "runs")
+        summary["organisms"] = {f: str(organism_dir(spec.pretrain_config(f))) for f in spec.families
+                                if (organism_dir(spec.pretrain_config(f)) / "organism.json").exists()}
+        wall = 0.0
+    else:
+        cells = spec.cells()
+        console.print(f"[bold]spurious demo[/] ({mode}): {len(spec.families)} families, {len(cells)} runs x "
+                      f"{spec.settings.phases} phases, {workers} worker(s) -> {out}/")
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                            TextColumn("{task.fields[note]}"), console=console)
+        with progress:
+            pre = progress.add_task("pre-train / load organisms", total=len(spec.families), note="")
+            task = progress.add_task("RL phases", total=None, note="")
+            done_cells: list[str] = []
+
+            def on_event(kind: str, data: dict) -> None:
+                if kind == "pretrained":
+                    progress.advance(pre)
+                    progress.update(pre, note=f"{data['family']} ready")
+                elif kind == "cell_done":
+                    done_cells.append(data["cell"])
+                    d = data["delta"]
+                    progress.console.print(f"  done {data['cell']}: Δacc {d['accuracy']:+.3f}  "
+                                           f"Δcode {d['code_frequency']:+.3f}  ({data['wall_seconds']:.0f} s)")
+                elif kind == "tick":
+                    progress.update(task, total=data["phases_total"] or 1, completed=data["phases_done"],
+                                    note=f"{len(done_cells)} runs done; running {', '.join(data['running'])}")
+
+            summary = run_grid(spec, out, workers=workers, on_event=on_event)
+        wall = time.time() - t0
+    report = build_demo_report(out, spec, summary, wall_seconds=wall, mode=mode)
+    for j in judge(summary, list(spec.families)):
+        colour = {"supported": "green", "not supported": "red"}.get(j.verdict, "yellow")
+        console.print(f"[{colour}]{j.verdict:>13}[/]  {j.claim}\n               {j.evidence}")
+    console.print(f"wall time {wall:.0f} s; report: [bold]{report}[/]")
+    typer.echo(str(report))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

@@ -1,0 +1,152 @@
+"""``spurious organism``: pre-train and inspect CPU model organisms; the tabular clipping simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+organism_app = typer.Typer(help="CPU model organisms with a controlled pre-training prior (see docs/organism.md).",
+                           no_args_is_help=True)
+
+
+@organism_app.command("families")
+def families() -> None:
+    """List the organism families and their corpus priors."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from spurious.organism.corpus import FAMILIES
+
+    t = Table("family", "p(code)", "code acc (error)", "language acc (error)", "p(box)", "description")
+    for f in FAMILIES.values():
+        t.add_row(f.name, f"{f.p_code:.2f}", f"{f.code.accuracy:.2f} ({f.code.error})",
+                  f"{f.language.accuracy:.2f} ({f.language.error})", f"{f.p_box:.2f}", f.description)
+    Console().print(t)
+
+
+@organism_app.command("pretrain")
+def pretrain(
+    family: List[str] = typer.Option(["qwen-like"], "--family", "-f", help="Family to pre-train (repeatable)."),
+    size: str = typer.Option("tiny", help="Size preset: tiny (2x64) or small (3x128)."),
+    steps: int = typer.Option(2000, help="Optimizer steps (64 fresh demonstrations each)."),
+    seed: int = typer.Option(0, help="Initialisation and corpus seed."),
+    force: bool = typer.Option(False, help="Retrain even if the cache has this configuration."),
+) -> None:
+    """Pre-train organisms (cached under $SPURIOUS_CACHE/organisms, default ~/.cache/spurious) and show calibration."""
+    import os
+    import shutil
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from spurious.organism.corpus import get_family
+    from spurious.organism.model import get_size
+    from spurious.organism.pretrain import PretrainConfig, ensure_organism, organism_dir
+
+    console = Console(stderr=True)
+    try:
+        get_size(size)
+        configs = [PretrainConfig(family=get_family(f).name, size=size, steps=steps, seed=seed) for f in family]
+    except ValueError as e:
+        console.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2)
+    for cfg in configs:
+        d = organism_dir(cfg)
+        if force and d.exists():
+            shutil.rmtree(d)
+        with Progress(console=console) as prog:
+            task = prog.add_task(f"pre-train {cfg.family}", total=cfg.steps)
+            path = ensure_organism(cfg, on_step=lambda s, loss: prog.update(
+                task, completed=s + 1, description=f"pre-train {cfg.family} loss {loss:.3f}"))
+            prog.update(task, completed=cfg.steps)
+        _show(path, console)
+        typer.echo(str(path))
+
+
+@organism_app.command("show")
+def show(path: Path = typer.Argument(..., help="An organism folder (with organism.json).")) -> None:
+    """Print an organism's configuration and calibration table."""
+    from rich.console import Console
+
+    from spurious.io import InputError
+
+    if not (path / "organism.json").exists():
+        raise InputError(path / "organism.json", None, "not an organism folder (file not found)")
+    _show(path, Console())
+
+
+def _show(path: Path, console) -> None:
+    import json
+
+    from rich.table import Table
+
+    info = json.loads((Path(path) / "organism.json").read_text())
+    t = Table(title=f"{info['key']}  ({info['parameters']:,} parameters, {info['train_seconds']} s)")
+    for col in ("", "code freq", "accuracy", "acc code", "acc language", "boxed"):
+        t.add_column(col)
+    exp = info["expected"]
+    t.add_row("corpus", *(f"{exp[k]:.3f}" for k in ("code_frequency", "accuracy", "accuracy_code",
+                                                     "accuracy_language", "boxed_rate")))
+    for mode in ("sampled", "greedy"):
+        c = info["calibration"][mode]
+        t.add_row(f"{mode} (n={c['n']})", *("-" if c[k] is None else f"{c[k]:.3f}" for k in (
+            "code_frequency", "accuracy", "accuracy_code", "accuracy_language", "boxed_rate")))
+    console.print(t)
+
+
+@organism_app.command("simulate")
+def simulate(
+    p0: List[float] = typer.Option([0.1, 0.35, 0.5, 0.65, 0.8, 0.9], "--p0", help="Starting P(code) (repeatable)."),
+    lr: float = typer.Option(4.0, help="SGD step on the style logit."),
+    minibatches: int = typer.Option(8, help="Optimizer steps per phase (K)."),
+    eps: float = typer.Option(0.2, help="Clip range."),
+    replicas: int = typer.Option(4000, help="Independent replicas per cell (bias = mean, noise = spread)."),
+    runs: int = typer.Option(0, help="Also simulate this many whole trainings per cell (0: skip)."),
+    phases: int = typer.Option(150, help="Phases per whole training."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the table as JSON here, and the region plot."),
+) -> None:
+    """Tabular random-reward GRPO on a softmax style choice: clipping bias vs noise (spurious.analysis.clipping)."""
+    from dataclasses import replace
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from spurious.analysis.clipping import MODES, SimConfig, phase_drift, plot_regions, simulate_runs
+
+    try:
+        base = SimConfig(lr=lr, minibatches=minibatches, eps_low=eps, eps_high=eps)
+    except ValueError as e:
+        Console(stderr=True).print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2)
+    t = Table("p0", "mode", "logit drift/phase", "± s.e.", "noise s.d.", "style clip %",
+              *(["runs ending above p0", "mean p end"] if runs else []))
+    rows = []
+    for p in p0:
+        for m in MODES:
+            cfg = replace(base, p0=p, mode=m)
+            d = phase_drift(cfg, replicas=replicas)
+            row = {"p0": p, "mode": m, **d}
+            extra = []
+            if runs:
+                r = simulate_runs(cfg, phases=phases, runs=runs)
+                row.update(frac_up=r["frac_up"], mean_p_end=r["mean_p_end"])
+                extra = [f"{r['frac_up']:.2f}", f"{r['mean_p_end']:.3f}"]
+            rows.append(row)
+            t.add_row(f"{p:.2f}", m, f"{d['drift']:+.4f}", f"{d['se']:.4f}", f"{d['noise']:.3f}",
+                      f"{100 * d['clip_frac']:.2f}", *extra)
+    Console().print(t)
+    if out:
+        from spurious.io import write_json
+        from spurious.provenance import provenance
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "simulation.json", {"rows": rows, "base": base.__dict__, "provenance": provenance()})
+        plot_regions(out / "clip_regions.png", eps)
+        typer.echo(str(out / "simulation.json"))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(organism_app, name="organism")

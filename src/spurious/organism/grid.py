@@ -1,0 +1,211 @@
+"""The experiment grid: families x arms x seeds, run in parallel single-thread workers, resumable, aggregated.
+
+Layout of ``<out>/``::
+
+    grid.json               the plan (families, arms, seeds, settings, pre-training config) + provenance
+    runs/<family>__<arm>__s<seed>/metrics.jsonl, rollouts/, config/, result.json
+    summary.json            per (family, arm): mean and 95% t-interval across seeds of every delta,
+                            and the share of seeds in which the majority style rose
+
+A cell with ``result.json`` is finished and skipped on the next invocation; a cell folder without it is
+an interrupted attempt and is rerun from scratch. Workers are separate processes with one torch thread
+each (``OMP_NUM_THREADS=1``, ``OMP_WAIT_POLICY=PASSIVE``), never more workers than asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from spurious.organism.corpus import get_family
+from spurious.organism.pretrain import PretrainConfig
+from spurious.organism.runner import Cell, RunSettings, get_arm, load_result
+
+DELTA_KEYS = ("accuracy", "greedy_accuracy", "code_frequency", "majority_frequency", "boxed_rate")
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Which cells to run: ``arms`` maps an arm to its seeds; ``family_arms`` restricts arms per family."""
+
+    families: tuple[str, ...]
+    arms: dict[str, tuple[int, ...]]
+    settings: RunSettings = RunSettings()
+    pretrain: dict[str, Any] = field(default_factory=dict)   # PretrainConfig overrides (all families)
+    family_arms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for f in self.families:
+            get_family(f)
+        for a in self.arms:
+            get_arm(a)
+
+    def cells(self) -> list[Cell]:
+        out = []
+        for fam in self.families:
+            allowed = self.family_arms.get(fam)
+            for arm, seeds in self.arms.items():
+                if allowed is not None and arm not in allowed:
+                    continue
+                out += [Cell(fam, arm, s) for s in seeds]
+        return out
+
+    def pretrain_config(self, family: str) -> PretrainConfig:
+        return PretrainConfig(family=family, **self.pretrain)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"families": list(self.families), "arms": {k: list(v) for k, v in self.arms.items()},
+                "settings": asdict(self.settings), "pretrain": dict(self.pretrain),
+                "family_arms": {k: list(v) for k, v in self.family_arms.items()}}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Workers (top-level functions: they run in spawned processes)
+
+
+def _single_thread() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _pretrain_job(config: PretrainConfig) -> str:
+    from spurious.organism.pretrain import ensure_organism
+
+    return str(ensure_organism(config))
+
+
+def _cell_job(cell: Cell, organism_path: str, runs_dir: str, settings: RunSettings) -> dict[str, Any]:
+    from spurious.organism.runner import run_cell
+
+    r = run_cell(cell, organism_path, runs_dir, settings)
+    return {"name": r["name"], "wall_seconds": r["wall_seconds"], "delta": r["delta"]}
+
+
+def _phases_done(run_dir: Path) -> int:
+    m = run_dir / "metrics.jsonl"
+    if not m.exists():
+        return 0
+    try:
+        return m.read_text().count('"kind": "phase"')
+    except OSError:
+        return 0
+
+
+def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Callable[[str, dict], None] | None = None
+             ) -> dict[str, Any]:
+    """Pre-train (or load) every family's organism, run every unfinished cell, aggregate; returns the summary.
+
+    ``on_event(kind, data)`` receives ``("pretrained", {family, path})``, ``("cell_done", {...})``,
+    ``("tick", {phases_done, phases_total})`` about once a second, for progress displays.
+    """
+    from spurious.io import write_json
+    from spurious.provenance import provenance
+
+    out = Path(out)
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out / "grid.json", {"spec": spec.to_dict(), "provenance": provenance(grid=spec.to_dict())})
+    emit = on_event or (lambda kind, data: None)
+    t0 = time.time()
+    _single_thread()
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    cells = spec.cells()
+    todo = [c for c in cells if load_result(runs_dir, c) is None]
+    total_phases = len(todo) * spec.settings.phases
+    organisms: dict[str, str] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_single_thread) as pool:
+        pre = {pool.submit(_pretrain_job, spec.pretrain_config(f)): f for f in spec.families}
+        pending_cells = list(todo)
+        running: dict[Any, Cell] = {}
+        futures = set(pre)
+        while futures:
+            done, futures = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+            for fut in done:
+                if fut in pre:
+                    fam = pre.pop(fut)
+                    organisms[fam] = fut.result()
+                    emit("pretrained", {"family": fam, "path": organisms[fam]})
+                else:
+                    cell = running.pop(fut)
+                    emit("cell_done", {"cell": cell.name, **fut.result()})
+            # queue cells whose organism is ready, keeping at most `workers` jobs in flight
+            for cell in list(pending_cells):
+                if len(futures) >= workers + 1:
+                    break
+                if cell.family in organisms:
+                    f = pool.submit(_cell_job, cell, organisms[cell.family], str(runs_dir), spec.settings)
+                    running[f] = cell
+                    futures.add(f)
+                    pending_cells.remove(cell)
+            done_phases = (len(todo) - len(pending_cells) - len(running)) * spec.settings.phases + sum(
+                _phases_done(runs_dir / c.name) for c in running.values())
+            emit("tick", {"phases_done": done_phases, "phases_total": total_phases,
+                          "running": [c.name for c in running.values()], "elapsed": time.time() - t0})
+            if not futures and pending_cells:
+                raise RuntimeError(f"no organism for {pending_cells[0].family}")
+    summary = summarize(spec, runs_dir)
+    summary["wall_seconds"] = round(time.time() - t0, 1)
+    summary["organisms"] = organisms
+    write_json(out / "summary.json", {**summary, "provenance": provenance(grid=spec.to_dict())})
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Aggregation
+
+
+def _ci(values: Sequence[float]) -> dict[str, float | int | None]:
+    from spurious.analysis.stats import mean_ci
+
+    if not values:
+        return {"n": 0, "mean": None, "low": None, "high": None}
+    m = mean_ci(values)
+    nan = m.low != m.low
+    return {"n": m.n, "mean": m.mean, "low": None if nan else m.low, "high": None if nan else m.high}
+
+
+def summarize(spec: GridSpec, runs_dir: str | Path) -> dict[str, Any]:
+    """Per (family, arm): every delta's mean with its 95% t-interval across seeds, and sign counts."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for cell in spec.cells():
+        r = load_result(runs_dir, cell)
+        if r is not None:
+            groups.setdefault((cell.family, cell.arm), []).append(r)
+    rows = []
+    for (fam, arm), results in groups.items():
+        row: dict[str, Any] = {"family": fam, "arm": arm, "seeds": [r["cell"]["seed"] for r in results]}
+        for k in DELTA_KEYS:
+            row[k] = _ci([r["delta"][k] for r in results])
+        n = len(results)
+        row["majority_rose"] = sum(r["delta"]["majority_frequency"] > 0 for r in results)
+        row["accuracy_rose"] = sum(r["delta"]["accuracy"] > 0 for r in results)
+        row["n"] = n
+        row["before"] = results[0]["before"]
+        row["after_mean"] = {k: sum(r["after"]["sampled"][k] or 0 for r in results) / n
+                             for k in ("code_frequency", "accuracy", "boxed_rate")}
+        row["wall_seconds_mean"] = sum(r["wall_seconds"] for r in results) / n
+        rows.append(row)
+    return {"groups": rows}
+
+
+def group(summary: dict[str, Any], family: str, arm: str) -> dict[str, Any] | None:
+    for row in summary["groups"]:
+        if row["family"] == family and row["arm"] == arm:
+            return row
+    return None
+
+
+def load_summary(out: str | Path) -> dict[str, Any]:
+    return json.loads((Path(out) / "summary.json").read_text())

@@ -1,0 +1,291 @@
+"""The demo report: verdicts, Figure-1-style bars, curves, Table 1/2 analogues, clipping diagnostics, theory.
+
+Everything is read back from the grid folder (``runs/*/result.json`` and ``metrics.jsonl``), so a report
+can be rebuilt from finished runs at any time (``spurious demo --report-only``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from spurious.organism.corpus import get_family
+from spurious.organism.grid import GridSpec, summarize
+from spurious.organism.runner import get_arm, load_result
+from spurious.organism.verdicts import judge
+
+CURVE_KEYS = (("code_frequency", "code frequency (rollouts)"), ("accuracy", "accuracy (rollouts, T=1)"),
+              ("pi_bar", "mean token probability π̄"), ("entropy", "mean token entropy"),
+              ("clip/low_frac", "clip fraction, low side (A<0)"), ("clip/high_frac", "clip fraction, high side (A>0)"))
+BUCKETS = ("p<0.1", "p0.1-0.5", "p0.5-thr", "p>thr")
+
+
+def _phase_series(run_dir: Path, key: str) -> list[float | None]:
+    m = run_dir / "metrics.jsonl"
+    if not m.exists():
+        return []
+    out = []
+    for line in m.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            if rec.get("kind") == "phase":
+                out.append(rec.get(key))
+    return out
+
+
+def _phase_means(run_dir: Path, keys: list[str]) -> dict[str, float | None]:
+    m = run_dir / "metrics.jsonl"
+    sums: dict[str, list[float]] = {k: [] for k in keys}
+    if m.exists():
+        for line in m.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                if rec.get("kind") == "phase":
+                    for k in keys:
+                        if isinstance(rec.get(k), (int, float)):
+                            sums[k].append(rec[k])
+    return {k: (sum(v) / len(v) if v else None) for k, v in sums.items()}
+
+
+def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: Path) -> Path | None:
+    """One panel per family; one colour per arm; thin lines per seed, thick line the seed mean."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from spurious.analysis.plots import PALETTE
+
+    arms = list(spec.arms)
+    fams = list(spec.families)
+    fig, axes = plt.subplots(1, len(fams), figsize=(3.6 * len(fams), 3.2), squeeze=False, sharey=True)
+    drawn = False
+    for ax, fam in zip(axes[0], fams):
+        for i, arm in enumerate(arms):
+            series = []
+            for seed in spec.arms[arm]:
+                s = _phase_series(runs_dir / f"{fam}__{arm}__s{seed}", key)
+                s = [np.nan if v is None else v for v in s]
+                if s:
+                    series.append(s)
+                    ax.plot(s, color=PALETTE[i % len(PALETTE)], lw=0.5, alpha=0.35)
+            if series:
+                n = min(map(len, series))
+                ax.plot(np.nanmean([s[:n] for s in series], axis=0), color=PALETTE[i % len(PALETTE)], lw=1.8,
+                        label=f"{arm} ({len(series)})")
+                drawn = True
+        ax.set_title(fam, fontsize=9)
+        ax.set_xlabel("rollout phase")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(label, fontsize=8)
+    if not drawn:
+        plt.close(fig)
+        return None
+    axes[0][-1].legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+    return out_path
+
+
+def table1_rows(spec: GridSpec, organisms: dict[str, str]) -> list[dict[str, Any]]:
+    """Paper Table 1 analogue: the corpus prior and what the pre-trained organism reproduces."""
+    rows = []
+    for fam in spec.families:
+        exp = get_family(fam).expected()
+        path = organisms.get(fam)
+        info = json.loads((Path(path) / "organism.json").read_text()) if path else None
+        cal = info["calibration"] if info else None
+        rows.append({
+            "family": fam, "corpus code %": 100 * exp["code_frequency"],
+            "code %": cal and 100 * cal["sampled"]["code_frequency"],
+            "corpus acc code %": 100 * exp["accuracy_code"],
+            "acc code %": cal and _pct(cal["sampled"]["accuracy_code"]),
+            "corpus acc lang %": 100 * exp["accuracy_language"],
+            "acc lang %": cal and _pct(cal["sampled"]["accuracy_language"]),
+            "acc %": cal and 100 * cal["sampled"]["accuracy"],
+            "boxed %": cal and 100 * cal["sampled"]["boxed_rate"],
+            "greedy code %": cal and 100 * cal["greedy"]["code_frequency"],
+            "greedy acc %": cal and 100 * cal["greedy"]["accuracy"],
+            "pre-train s": info and info["train_seconds"],
+        })
+    return rows
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else 100 * v
+
+
+def table2_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
+    """Paper Table 2 analogue: greedy strategy buckets (start -> end) on held-out problems and C_d shares."""
+    from spurious.analysis.transitions import bucket_name, contribution_scores
+
+    rows = []
+    for fam in spec.families:
+        for arm, seeds in spec.arms.items():
+            counts: dict[str, int] = {}
+            net: dict[str, float] = {bucket_name(a, b): 0.0 for a in (True, False) for b in (True, False)}
+            n = 0
+            for seed in seeds:
+                r = load_result(runs_dir, _cell(fam, arm, seed))
+                if r is None or "greedy_per_problem" not in r["after"]:
+                    continue
+                n += 1
+                before = {p["id"]: p for p in r["before"]["greedy_per_problem"]}
+                for p in r["after"]["greedy_per_problem"]:
+                    b = before[p["id"]]
+                    name = bucket_name(b["code"], p["code"])
+                    counts[name] = counts.get(name, 0) + 1
+                    net[name] += int(p["correct"]) - int(b["correct"])
+            if not n:
+                continue
+            shares = contribution_scores(net)
+            row: dict[str, Any] = {"family": fam, "arm": arm, "seeds": n}
+            for name in net:
+                row[f"{name} n"] = counts.get(name, 0) / n
+                row[f"C {name} %"] = None if shares[name] is None else 100 * shares[name]
+            row["net newly correct / seed"] = sum(net.values()) / n
+            rows.append(row)
+    return rows
+
+
+def _cell(fam: str, arm: str, seed: int):
+    from spurious.organism.runner import Cell
+
+    return Cell(fam, arm, seed)
+
+
+def clip_bucket_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
+    """Mean clip fractions by π_old bucket over phases and seeds, for every (family, arm)."""
+    keys = [f"clip/{side}_frac/{b}" for b in BUCKETS for side in ("low", "high")] + \
+           [f"tokens_frac/{b}" for b in BUCKETS] + ["clip/low_frac", "clip/high_frac"]
+    rows = []
+    for fam in spec.families:
+        for arm, seeds in spec.arms.items():
+            per = [_phase_means(runs_dir / f"{fam}__{arm}__s{s}", keys) for s in seeds
+                   if (runs_dir / f"{fam}__{arm}__s{s}" / "metrics.jsonl").exists()]
+            if not per:
+                continue
+            row: dict[str, Any] = {"family": fam, "arm": arm}
+            for k in keys:
+                vals = [p[k] for p in per if p[k] is not None]
+                short = k.replace("clip/", "").replace("_frac", "").replace("tokens/", "tok ")
+                row[short + " %"] = 100 * sum(vals) / len(vals) if vals else None
+            rows.append(row)
+    return rows
+
+
+def grid_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for g in summary["groups"]:
+        def ci(k):
+            c = g[k]
+            return None if c["mean"] is None else c["mean"]
+
+        def half(k):
+            c = g[k]
+            return None if c["low"] is None else (c["high"] - c["low"]) / 2
+        rows.append({"family": g["family"], "arm": g["arm"], "seeds": g["n"],
+                     "acc before %": 100 * g["before"]["sampled"]["accuracy"],
+                     "acc after %": 100 * g["after_mean"]["accuracy"],
+                     "Δacc pts": 100 * ci("accuracy"), "± (95%)": None if half("accuracy") is None
+                     else 100 * half("accuracy"),
+                     "code before %": 100 * g["before"]["sampled"]["code_frequency"],
+                     "code after %": 100 * g["after_mean"]["code_frequency"],
+                     "majority rose": f"{g['majority_rose']}/{g['n']}",
+                     "Δgreedy acc pts": 100 * ci("greedy_accuracy"),
+                     "Δboxed pts": 100 * ci("boxed_rate"),
+                     "s/run": g["wall_seconds_mean"]})
+    return rows
+
+
+def bar_entries(summary: dict[str, Any]):
+    from spurious.analysis.bars import BarEntry
+
+    out = []
+    for g in summary["groups"]:
+        c = g["accuracy"]
+        base = 100 * g["before"]["sampled"]["accuracy"]
+        err = None if c["low"] is None else 100 * (c["high"] - c["low"]) / 2
+        out.append(BarEntry(g["family"], g["arm"], base, base + 100 * c["mean"], err))
+    return out
+
+
+def simulator_rows(replicas: int = 1000) -> list[dict[str, Any]]:
+    from spurious.analysis.clipping import SimConfig, drift_table
+
+    rows = drift_table(p0s=(0.1, 0.35, 0.5, 0.65, 0.9), base=SimConfig(lr=4.0), replicas=replicas)
+    return [{"p0": r["p0"], "mode": r["mode"], "logit drift / phase": r["drift"], "± s.e.": r["se"],
+             "noise (s.d.)": r["noise"], "Δp / phase": r["drift_p"], "style clip %": 100 * r["clip_frac"]}
+            for r in rows]
+
+
+def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], *, wall_seconds: float,
+                      mode: str, extra_provenance: dict[str, Any] | None = None) -> Path:
+    """Write ``<out>/report.html`` from the grid's results and return its path."""
+    from spurious.analysis.bars import plot_gain_bars
+    from spurious.analysis.clipping import plot_regions, threshold
+    from spurious.provenance import provenance
+    from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
+
+    out = Path(out)
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    runs_dir = out / "runs"
+    summary = summary if summary.get("groups") else summarize(spec, runs_dir)
+    organisms = summary.get("organisms", {})
+    verdicts = judge(summary, list(spec.families))
+
+    sections = []
+    sections.append(Section("Verdicts", [
+        Paragraph("Each claim is judged by fixed rules from the seeds' changes on held-out problems "
+                  "(1,024 samples at T=1 before and after RL; 95% Student-t intervals across seeds); see "
+                  "spurious/organism/verdicts.py and docs/organism.md."),
+        *[Verdict(j.claim, j.verdict, j.evidence) for j in verdicts],
+        KeyValues({"mode": mode, "wall time (s)": round(wall_seconds, 1), "runs": sum(g["n"] for g in summary["groups"]),
+                   "phases per run": spec.settings.phases}),
+    ]))
+    entries = bar_entries(summary)
+    blocks: list[Any] = []
+    if entries:
+        blocks.append(Image(plot_gain_bars(entries, fig_dir / "gain_bars.png",
+                                           title="Accuracy after RL, per reward and family (held-out, T=1)"),
+                            caption="Figure 1 analogue: grey = pre-trained organism; error bars = 95% interval "
+                                    "half-width across seeds."))
+    blocks.append(Table(grid_rows(summary), caption="Every (family, arm): change from the pre-trained organism."))
+    sections.append(Section("Accuracy gain per reward and family", blocks))
+
+    curve_blocks: list[Any] = []
+    for key, label in CURVE_KEYS:
+        p = plot_curves(spec, runs_dir, key, label, fig_dir / f"curve_{key.replace('/', '_')}.png")
+        if p:
+            curve_blocks.append(Image(p, caption=f"{label} per rollout phase; thin: seeds, thick: mean."))
+    sections.append(Section("Training curves", curve_blocks or ["no runs"]))
+
+    sections.append(Section("Table 1 analogue: the pre-trained prior", [
+        Table(table1_rows(spec, organisms), caption="Corpus targets vs the organism (1,024 held-out samples "
+                                                   "at T=1; greedy on 128 held-out problems).")]))
+    sections.append(Section("Table 2 analogue: strategy transitions", [
+        Table(table2_rows(spec, runs_dir), caption="Greedy strategy on each held-out problem before → after RL "
+              "(mean bucket size per seed) and the partial contribution score C_d (paper §7.7), pooled over seeds.")]))
+    sections.append(Section("Clipping diagnostics", [
+        Table(clip_bucket_rows(spec, runs_dir), caption=f"Share of tokens whose gradient the clip removes, by "
+              f"π_old bucket (thr = 1/(1+ε) = {threshold(spec.settings.eps):.3f}); 'tok' = share of tokens in the "
+              f"bucket. Mean over phases and seeds.")]))
+    theory = plot_regions(fig_dir / "clip_regions.png", spec.settings.eps)
+    sections.append(Section("Clipping theory and the tabular model", [
+        Image(theory, caption="Where random-reward GRPO's clipped gradient pushes a token (paper §8.3-8.4)."),
+        Table(simulator_rows(), caption="Tabular model (spurious.analysis.clipping): one phase of 64×16 "
+              "rollouts, K=8 SGD mini-batch steps (lr 4 on the style logit), 1,000 replicas: the expected logit "
+              "change (bias) with its standard error, against the per-phase spread (noise).")]))
+    sections.append(Section("Recipe and conditions", [
+        KeyValues({"grid": spec.to_dict(),
+                   "arms": {a: get_arm(a).description for a in spec.arms}}),
+        Paragraph("Each arm is one condition of the map 'when does a spurious reward help': clip range (eps), "
+                  "off-policy steps per phase (K), step size (lr), prior strength (family p(code))."),
+    ]))
+    return build_report("spurious demo: the clipping-bias mechanism in a CPU model organism", sections,
+                        out / "report.html", subtitle=f"{mode} run, {round(wall_seconds)} s wall time",
+                        provenance=provenance(grid=spec.to_dict(), **(extra_provenance or {})))

@@ -1,0 +1,155 @@
+"""The demo's four claims, judged from the grid summary by fixed rules (never by hand).
+
+Evidence per (family, arm) is the seeds' change from the pre-trained organism to the end of RL, measured
+on held-out problems with 1,024 T=1 samples: accuracy and the frequency of the family's majority style.
+``CI`` is the 95% Student-t interval across seeds; "rose" counts seeds with a positive change.
+
+Rules (``MIN_SEEDS`` = 3 unless stated):
+
+(a) clipped random reward raises the majority style and accuracy of a ``qwen-like`` family
+    supported: >= MIN_SEEDS seeds, majority style rose in >= 80% of them, accuracy CI above 0;
+    not supported: >= MIN_SEEDS seeds and (majority rose in < 50% or mean accuracy change <= 0).
+(b) it does not help ``bad-code`` / ``no-code``
+    not supported: some family's accuracy CI lies above 0 (>= 2 seeds);
+    supported: every family has >= MIN_SEEDS seeds and mean accuracy change <= 0 or CI upper end < +0.03.
+(c) without the clip (on-policy arm; the no-clip arm at a stable step if run) there is no systematic drift
+    not supported: a control's majority-frequency CI lies above 0;
+    supported: every control has >= MIN_SEEDS seeds, a CI containing 0 and < 80% of seeds rising, while the
+    clipped arm of the same family rose in >= 80% of its seeds (so the same budget can detect a drift).
+(d) ground truth helps every family
+    supported: every family's gt accuracy CI lies above 0 (>= 2 seeds each);
+    not supported: some family's mean gt accuracy change <= 0.
+Anything else is "inconclusive".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MIN_SEEDS = 3
+PRACTICAL_GAIN = 0.03
+RISE_SHARE = 0.8
+QWEN_LIKE = ("qwen-like", "qwen-like-65")
+NOT_HELPED = ("bad-code", "no-code")
+CONTROLS = ("random-onpolicy", "random-noclip-lr0.1")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    claim: str
+    verdict: str          # supported | not supported | inconclusive
+    evidence: str
+
+
+def _group(summary: dict[str, Any], family: str, arm: str) -> dict[str, Any] | None:
+    return next((g for g in summary["groups"] if g["family"] == family and g["arm"] == arm), None)
+
+
+def _fmt(ci: dict[str, Any]) -> str:
+    if ci["mean"] is None:
+        return "n/a"
+    if ci["low"] is None:
+        return f"{ci['mean']:+.3f} (n={ci['n']}, no interval)"
+    return f"{ci['mean']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}] (n={ci['n']})"
+
+
+def _above0(ci: dict[str, Any]) -> bool:
+    return ci["n"] >= 2 and ci["low"] is not None and ci["low"] > 0
+
+
+def _rose(g: dict[str, Any]) -> float:
+    return g["majority_rose"] / g["n"]
+
+
+def claim_a(summary: dict[str, Any], family: str = "qwen-like") -> Judgement:
+    claim = f"(a) clipped random reward raises the majority style's frequency and the accuracy of {family}"
+    g = _group(summary, family, "random")
+    if g is None:
+        return Judgement(claim, "inconclusive", f"no {family}/random runs")
+    acc, maj = g["accuracy"], g["majority_frequency"]
+    ev = (f"majority style rose in {g['majority_rose']}/{g['n']} seeds, Δ {_fmt(maj)}; "
+          f"accuracy Δ {_fmt(acc)}")
+    if g["n"] >= MIN_SEEDS and _rose(g) >= RISE_SHARE and _above0(acc):
+        return Judgement(claim, "supported", ev)
+    if g["n"] >= MIN_SEEDS and (_rose(g) < 0.5 or acc["mean"] <= 0):
+        return Judgement(claim, "not supported", ev)
+    return Judgement(claim, "inconclusive", ev)
+
+
+def claim_b(summary: dict[str, Any]) -> Judgement:
+    claim = "(b) clipped random reward does not help bad-code and no-code"
+    parts, helped, clear = [], False, True
+    present = 0
+    for fam in NOT_HELPED:
+        g = _group(summary, fam, "random")
+        if g is None:
+            clear = False
+            parts.append(f"{fam}: no runs")
+            continue
+        present += 1
+        acc = g["accuracy"]
+        parts.append(f"{fam}: accuracy Δ {_fmt(acc)}, majority rose {g['majority_rose']}/{g['n']}")
+        helped |= _above0(acc)
+        no_help = acc["mean"] <= 0 or (acc["high"] is not None and acc["high"] < PRACTICAL_GAIN)
+        clear &= g["n"] >= MIN_SEEDS and no_help
+    ev = "; ".join(parts)
+    if helped:
+        return Judgement(claim, "not supported", ev)
+    if clear and present == len(NOT_HELPED):
+        return Judgement(claim, "supported", ev)
+    return Judgement(claim, "inconclusive", ev)
+
+
+def claim_c(summary: dict[str, Any]) -> Judgement:
+    claim = "(c) without the clip (on-policy; no-clip at a stable step) there is no systematic drift"
+    parts, drift, ok, any_control = [], False, True, False
+    for fam in QWEN_LIKE:
+        clip = _group(summary, fam, "random")
+        for arm in CONTROLS:
+            g = _group(summary, fam, arm)
+            if g is None:
+                continue
+            any_control = True
+            maj = g["majority_frequency"]
+            parts.append(f"{fam}/{arm}: majority Δ {_fmt(maj)}, rose {g['majority_rose']}/{g['n']}")
+            drift |= _above0(maj)
+            contains0 = maj["low"] is not None and maj["low"] <= 0 <= maj["high"]
+            powered = clip is not None and clip["n"] >= MIN_SEEDS and _rose(clip) >= RISE_SHARE
+            ok &= g["n"] >= MIN_SEEDS and contains0 and _rose(g) < RISE_SHARE and powered
+        if clip is not None and any(_group(summary, fam, a) for a in CONTROLS):
+            parts.append(f"{fam}/random (clip): majority Δ {_fmt(clip['majority_frequency'])}, "
+                         f"rose {clip['majority_rose']}/{clip['n']}")
+    ev = "; ".join(parts) or "no control runs"
+    if drift:
+        return Judgement(claim, "not supported", ev)
+    if any_control and ok:
+        return Judgement(claim, "supported", ev)
+    return Judgement(claim, "inconclusive", ev)
+
+
+def claim_d(summary: dict[str, Any], families: list[str]) -> Judgement:
+    claim = "(d) ground truth helps every family"
+    parts, all_up, any_down = [], True, False
+    for fam in families:
+        g = _group(summary, fam, "gt")
+        if g is None:
+            all_up = False
+            parts.append(f"{fam}: no runs")
+            continue
+        acc = g["accuracy"]
+        parts.append(f"{fam}: accuracy Δ {_fmt(acc)}")
+        all_up &= _above0(acc)
+        any_down |= acc["mean"] <= 0
+    ev = "; ".join(parts)
+    if any_down:
+        return Judgement(claim, "not supported", ev)
+    if all_up and families:
+        return Judgement(claim, "supported", ev)
+    return Judgement(claim, "inconclusive", ev)
+
+
+def judge(summary: dict[str, Any], families: list[str]) -> list[Judgement]:
+    """All verdicts: (a) for each qwen-like family present, then (b), (c), (d)."""
+    out = [claim_a(summary, f) for f in QWEN_LIKE if f in families]
+    return out + [claim_b(summary), claim_c(summary), claim_d(summary, families)]
