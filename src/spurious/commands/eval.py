@@ -1,0 +1,91 @@
+"""``spurious eval``: benchmark a model, or every checkpoint of a training run, with the paper's protocol."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name.rstrip("/")).name or name).strip("-") or "model"
+
+
+def make_backend(model: str, backend: str, *, batch_size: int, dtype: Optional[str], device: Optional[str],
+                 seed: int):
+    """Load ``model`` into the requested backend (``transformers`` or ``vllm``)."""
+    if backend == "vllm":
+        from spurious.eval.backends import VLLMBackend
+
+        return VLLMBackend(model, seed=seed, dtype=dtype or "bfloat16")
+    if backend != "transformers":
+        raise typer.BadParameter(f"unknown backend {backend!r}: choose transformers or vllm", param_hint="--backend")
+    from spurious.eval.backends import TransformersBackend
+    from spurious.models import load_or_build
+
+    m, tok = load_or_build(model, dtype=dtype, device=device)
+    return TransformersBackend(m, tok, batch_size=batch_size)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_command(
+        model: Optional[str] = typer.Option(None, "--model", "-m",
+                                            help="HF folder, hub id, 'smollm2-135m-instruct' or 'tiny:<preset>'"),
+        run: Optional[Path] = typer.Option(None, "--run", help="a training run folder: evaluate base + checkpoint-*"),
+        benchmarks: str = typer.Option("math500,amc23,aime24,aime25", "--benchmarks", "-b",
+                                       help="comma-separated names or JSONL paths"),
+        template: str = typer.Option("qwen-math", help="template name or a custom string with {problem}"),
+        limit: Optional[int] = typer.Option(None, help="first N problems of each benchmark"),
+        samples: Optional[int] = typer.Option(None, help="samples per problem (default: 1 for MATH-500, 8 else)"),
+        temperature: Optional[float] = typer.Option(None, help="default: 0 for MATH-500, 0.6 for AMC/AIME"),
+        top_p: Optional[float] = typer.Option(None, "--top-p", help="default 1.0"),
+        max_new_tokens: int = typer.Option(3072, "--max-new-tokens", help="paper: 3072"),
+        grader: str = typer.Option("default", help="default (math-verify based) or official (paper parity)"),
+        backend: str = typer.Option("transformers", help="transformers or vllm"),
+        batch_size: int = typer.Option(16, "--batch-size", help="sequences per generate() call (transformers)"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default eval/<model>)"),
+        seed: int = typer.Option(0, help="sampling seed"),
+        dtype: Optional[str] = typer.Option(None, help="float32 (default on CPU), bf16, fp16"),
+        device: Optional[str] = typer.Option(None, help="e.g. cuda, cpu"),
+        base_model: Optional[str] = typer.Option(None, "--base-model", help="with --run: the step-0 model"),
+        no_base: bool = typer.Option(False, "--no-base", help="with --run: skip the base model (step 0)"),
+        threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)"),
+    ) -> None:
+        """Evaluate with the paper's protocol: MATH-500 greedy pass@1; AMC/AIME avg@8 and pass@8 at T=0.6."""
+        if (model is None) == (run is None):
+            raise typer.BadParameter("give exactly one of --model or --run")
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        from spurious.eval.runner import evaluate
+
+        names = [b.strip() for b in benchmarks.split(",") if b.strip()]
+
+        def run_one(model_path: str, out_dir: Path) -> dict:
+            be = make_backend(model_path, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
+            return evaluate(be, names, template=template, samples=samples, temperature=temperature, top_p=top_p,
+                            max_new_tokens=max_new_tokens, limit=limit, grader=grader, out_dir=out_dir, seed=seed,
+                            model_name=model_path)
+
+        if model is not None:
+            run_one(model, out or Path("eval") / _slug(model))
+            return
+        from spurious.eval.checkpoints import evaluate_run
+
+        result = evaluate_run(run, evaluate_model=run_one, out_dir=out, base_model=base_model,
+                              include_base=not no_base)
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"{run}: final = smoothed last point (window {result['window']})")
+        for col in ("benchmark", "metric", "step 0", "final", "gain"):
+            t.add_column(col)
+        for b, c in result["curves"].items():
+            s = c["score"]
+            t.add_row(b, c["headline"], f"{100 * s['raw'][0]:.1f}", f"{100 * s['final']:.1f}",
+                      f"{100 * s['gain']:+.1f}")
+        Console().print(t)
