@@ -124,3 +124,19 @@ def test_detect_kind_and_load_run(tmp_path):
     _write(r / "metrics.jsonl", ["{not json\n"])
     with pytest.raises(InputError, match=r"metrics.jsonl:1: invalid JSON"):
         load_run(r)
+
+
+def test_step_and_phase_lines_are_not_mixed():
+    """The engine's phase lines repeat per-phase means of step metrics at the phase's last optimizer step."""
+    rows = [{"kind": "step", "phase": 0, "optimizer_step": 1, "clip/low_frac": 0.0},
+            {"kind": "step", "phase": 0, "optimizer_step": 2, "clip/low_frac": 0.4},
+            {"kind": "phase", "phase": 0, "optimizer_step": 2, "clip/low_frac": 0.2, "clip/low_frac/off_policy": 0.4,
+             "clip/low_frac/p>thr": 0.0, "accuracy": 0.5},
+            {"kind": "step", "phase": 1, "optimizer_step": 3, "clip/low_frac": 0.1, "accuracy": 0.9}]
+    r = run("engine", rows)
+    clip = extract_curve(r, "clip/low_frac")
+    assert clip.steps == [1.0, 2.0, 3.0] and clip.values == [0.0, 0.4, 0.1]
+    acc = extract_curve(r, "accuracy")  # phase lines hold it: the step line's value is ignored
+    assert acc.step_key == "phase" and acc.steps == [0.0] and acc.values == [0.5]
+    assert extract_curve(r, "clip/low_frac/off_policy").values == [0.4]
+    assert clip_bucket_keys([r]) == ["clip/low_frac/p>thr"]

@@ -5,6 +5,11 @@ curve. The x-axis is the rollout ``phase`` for per-phase quantities (reward, acc
 lengths, ``eval/*``) and ``optimizer_step`` for per-update ones (clip fractions, pi_bar, entropy,
 ratio, loss); when the preferred step key is missing the other is used, then the line number.
 Several lines at the same step (e.g. reward logged on each optimizer step of a phase) are averaged.
+
+The training engine writes two kinds of lines (field ``kind``): ``"step"`` after each optimizer step
+and ``"phase"`` after each rollout phase, which repeats per-phase means of the per-step statistics.
+A curve against ``optimizer_step`` uses the ``step`` lines and one against ``phase`` the ``phase``
+lines whenever those hold the key, so a phase mean is never averaged in with a step value.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from spurious.analysis.stats import mean_ci
 
 PER_UPDATE_PREFIXES = ("clip/", "pi_bar", "entropy", "ratio/", "loss", "grad_norm", "lr")
 STEP_KEYS = ("phase", "optimizer_step")
-CLIP_BUCKET_KEY = re.compile(r"^clip/(low|high)_frac/(.+)$")
+CLIP_BUCKET_KEY = re.compile(r"^clip/(low|high)_frac/(?!off_policy$)(.+)$")
+KIND_FOR_STEP_KEY = {"optimizer_step": "step", "phase": "phase"}
 
 
 @dataclass
@@ -59,8 +65,12 @@ def step_key_for(key: str, run: RunLog) -> str | None:
 def extract_curve(run: RunLog, key: str, step_key: str | None = None) -> Curve | None:
     """The (step, value) series of ``key`` in ``run``, averaged per step and sorted; None if never logged."""
     sk = step_key if step_key is not None else step_key_for(key, run)
+    kind = KIND_FOR_STEP_KEY.get(sk or "")
+    only_kind = kind is not None and any(r.get("kind") == kind and _is_number(r.get(key)) for r in run.rows)
     by_step: dict[float, list[float]] = {}
     for i, row in enumerate(run.rows):
+        if only_kind and row.get("kind") != kind:
+            continue
         v = row.get(key)
         if not _is_number(v):
             continue
@@ -76,9 +86,10 @@ def extract_curve(run: RunLog, key: str, step_key: str | None = None) -> Curve |
 
 
 def clip_bucket_keys(runs: Sequence[RunLog]) -> list[str]:
-    """Keys ``clip/low_frac/<bucket>`` and ``clip/high_frac/<bucket>`` present in any run."""
-    keys = {k for run in runs for k in numeric_keys(run) if CLIP_BUCKET_KEY.match(k)}
-    return sorted(keys)
+    """Keys ``clip/low_frac/<bucket>`` then ``clip/high_frac/<bucket>`` present in any run, buckets in logged order."""
+    seen = dict.fromkeys(k for run in runs for row in run.rows for k, v in row.items()
+                         if CLIP_BUCKET_KEY.match(k) and _is_number(v))
+    return sorted(seen, key=lambda k: CLIP_BUCKET_KEY.match(k).group(1) != "low")  # stable: keeps bucket order
 
 
 @dataclass

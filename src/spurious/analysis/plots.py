@@ -39,6 +39,8 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("reward", "Training reward (mean over rollouts)", "reward", ("reward/mean",)),
     Quantity("clip_fraction", "Clip fractions: low side (Â<0) and high side (Â>0)", "share of tokens",
              ("clip/low_frac", "clip/high_frac")),
+    Quantity("clip_fraction_off_policy", "Clip fractions on off-policy optimizer steps (per phase)",
+             "share of tokens", ("clip/low_frac/off_policy", "clip/high_frac/off_policy")),
     Quantity("pi_bar", "Mean token probability π̄ (§8.6)", "π̄", ("pi_bar",)),
     Quantity("entropy", "Token entropy", "nats", ("entropy",)),
     Quantity("response_length", "Response length", "tokens", ("response_length/mean",)),

@@ -71,6 +71,29 @@ def table1_rows(evals: Sequence[EvalResult], rules: Sequence[str] = CODE_RULES) 
     return rows
 
 
+SUMMARY_COLUMNS = ("headline", "n_problems", "samples", "avg_at_k", "pass_at_k_raw", "pass_at_k_unbiased", "maj_at_k",
+                   "code_frequency", "boxed_rate", "parsable_rate", "truncation_rate", "mean_length")
+
+
+def summary_rows(evals: Sequence[EvalResult]) -> list[dict]:
+    """Headline metrics from each evaluation's summary.json (``benchmarks`` → per-benchmark dict)."""
+    rows = []
+    for ev in evals:
+        benches = ev.summary.get("benchmarks")
+        if not isinstance(benches, dict):
+            continue
+        for bench, m in benches.items():
+            if isinstance(m, dict):
+                rows.append({"eval": ev.name, "benchmark": bench,
+                             **{k: m[k] for k in SUMMARY_COLUMNS if k in m and not isinstance(m[k], (dict, list))}})
+    return rows
+
+
+def model_name(ev: EvalResult) -> str:
+    """The evaluated model as recorded in summary.json, else the folder name."""
+    return str(ev.summary.get("model") or ev.provenance.get("model") or ev.name)
+
+
 def _accuracy_by_benchmark(ev: EvalResult) -> dict[str, float]:
     out: dict[str, list[bool]] = {}
     for s in ev.samples:
@@ -129,6 +152,11 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     # ---- Table 1
     all_evals = ([base_ev] if base_ev else []) + evals
     if all_evals:
+        summ = summary_rows(all_evals)
+        if summ:
+            sections.append(Section("Evaluation summaries", [
+                "Headline metrics as recorded in each evaluation's summary.json (fractions, not %).",
+                Table(summ)]))
         t1 = table1_rows(all_evals)
         write_json(tables_dir / "table1.json", {"rows": t1, "provenance": prov})
         result.files += [tables_dir / "table1.json", write_csv(tables_dir / "table1.csv", t1)]
@@ -184,7 +212,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                              write_csv(tables_dir / "table2.csv", contrib_all)]
         sections.append(Section("Strategy transitions and Table 2", blocks))
 
-        family = str(base_ev.provenance.get("model") or base_ev.name)
+        family = model_name(base_ev)
         base_acc = _accuracy_by_benchmark(base_ev)
         bar_blocks: list[Any] = ["Accuracy (%) of the baseline and of each evaluation; bars are labelled with the "
                                  "gain over the baseline in points. Accuracy is the mean over all samples (pass@1 "

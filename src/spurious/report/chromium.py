@@ -12,10 +12,13 @@ to check that a report renders offline without errors; usable by hand:
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -67,19 +70,25 @@ class _Pipe:
                 return reply.get("result", {})
             self.events.append(reply)
 
-    def wait_event(self, method: str) -> dict:
-        for i, ev in enumerate(self.events):
-            if ev.get("method") == method:
-                return self.events.pop(i)
+    def wait_event(self, method: str, **params) -> dict:
+        """The first event ``method`` whose params include ``params`` (already received or next to come)."""
+        def match(ev: dict) -> bool:
+            p = ev.get("params", {})
+            return ev.get("method") == method and all(p.get(k) == v for k, v in params.items())
+
+        for ev in self.events:
+            if match(ev):
+                return ev
         while True:
             ev = self._read()
-            if ev.get("method") == method:
-                return ev
             self.events.append(ev)
+            if match(ev):
+                return ev
 
     def _read(self) -> dict:
         while b"\0" not in self.buf:
-            if time.monotonic() > self.deadline:
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not select.select([self.r], [], [], left)[0]:
                 raise TimeoutError("headless Chromium did not answer in time")
             chunk = os.read(self.r, 1 << 16)
             if not chunk:
@@ -133,7 +142,7 @@ def render_in_chromium(html_path: str | os.PathLike, screenshot_path: str | os.P
          "--disable-extensions", "--disable-background-networking", f"--user-data-dir={profile}",
          f"--window-size={width},{height}", "about:blank"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        close_fds=False, preexec_fn=_child_fds)
+        close_fds=False, preexec_fn=_child_fds, start_new_session=True)
     os.close(to_browser_r)
     os.close(from_browser_w)
     cdp = _Pipe(to_browser_w, from_browser_r, time.monotonic() + timeout_s)
@@ -145,8 +154,9 @@ def render_in_chromium(html_path: str | os.PathLike, screenshot_path: str | os.P
             cdp.send(f"{domain}.enable", session=session)
         cdp.send("Emulation.setDeviceMetricsOverride",
                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
-        cdp.send("Page.navigate", {"url": url}, session=session)
-        cdp.wait_event("Page.loadEventFired")
+        cdp.send("Page.setLifecycleEventsEnabled", {"enabled": True}, session=session)
+        loader = cdp.send("Page.navigate", {"url": url}, session=session).get("loaderId")
+        cdp.wait_event("Page.lifecycleEvent", name="load", loaderId=loader)  # this page's load, not about:blank's
         shot = cdp.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(base64.b64decode(shot["data"]))
@@ -171,7 +181,9 @@ def render_in_chromium(html_path: str | os.PathLike, screenshot_path: str | os.P
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the browser and any helper it left behind (own session)
+        proc.wait()
         shutil.rmtree(profile, ignore_errors=True)
     return result
