@@ -9,8 +9,11 @@ import typer
 
 
 def demo(
-    full: bool = typer.Option(False, "--full", help="The full grid: 150 phases, 8 seeds of the random arm, the "
-                                                    "paper's 0.65 prior and every ablation (hours of one core)."),
+    full: bool = typer.Option(False, "--full", help="The full grid (= --plan full): 150 phases, 8 seeds of the "
+                                                    "random arm, the paper's 0.65 prior, every reward and ablation "
+                                                    "(hours of one core)."),
+    plan: str = typer.Option("default", help="default (~15 min on 2 cores) | full-core (the claims' arms at full "
+                                             "length) | full."),
     out: Path = typer.Option(Path("demo"), "-o", "--out", help="Output folder (report.html, runs/, summary.json)."),
     workers: int = typer.Option(2, help="Parallel single-thread worker processes (at most the number of cores)."),
     phases: Optional[int] = typer.Option(None, help="Override the rollout phases per run."),
@@ -29,7 +32,7 @@ def demo(
         TimeRemainingColumn
 
     from spurious.organism.grid import run_grid, summarize
-    from spurious.organism.plans import default_plan, full_plan, with_overrides
+    from spurious.organism.plans import get_plan, with_overrides
     from spurious.organism.report import build_demo_report
     from spurious.organism.verdicts import judge
 
@@ -40,13 +43,14 @@ def demo(
         console.print("[bold red]error:[/] --workers must be >= 1")
         raise typer.Exit(2)
     try:
-        spec = with_overrides(full_plan() if full else default_plan(), phases=phases, seeds=seeds,
+        plan = "full" if full else plan
+        spec = with_overrides(get_plan(plan), phases=phases, seeds=seeds,
                               families=tuple(family) if family else None, arms=tuple(arm) if arm else None,
                               pretrain_steps=pretrain_steps)
     except ValueError as e:
         console.print(f"[bold red]error:[/] {e}")
         raise typer.Exit(2)
-    mode = "full" if full else "default"
+    mode = plan
     t0 = time.time()
     if report_only:
         from spurious.organism.pretrain import organism_dir

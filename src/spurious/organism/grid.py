@@ -31,37 +31,44 @@ DELTA_KEYS = ("accuracy", "greedy_accuracy", "code_frequency", "majority_frequen
 
 @dataclass(frozen=True)
 class GridSpec:
-    """Which cells to run: ``arms`` maps an arm to its seeds; ``family_arms`` restricts arms per family."""
+    """Which cells to run. ``arms`` maps an arm to its seeds (and orders arms in the report);
+    ``family_arms`` replaces that mapping for a family (its own arms and seeds)."""
 
     families: tuple[str, ...]
     arms: dict[str, tuple[int, ...]]
     settings: RunSettings = RunSettings()
     pretrain: dict[str, Any] = field(default_factory=dict)   # PretrainConfig overrides (all families)
-    family_arms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    family_arms: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for f in self.families:
             get_family(f)
-        for a in self.arms:
+        for a in list(self.arms) + [a for m in self.family_arms.values() for a in m]:
             get_arm(a)
 
+    def arm_seeds(self, family: str) -> dict[str, tuple[int, ...]]:
+        """The arms (in report order) and seeds run for ``family``."""
+        own = self.family_arms.get(family)
+        if own is None:
+            return dict(self.arms)
+        order = list(self.arms) + [a for a in own if a not in self.arms]
+        return {a: tuple(own[a]) for a in order if a in own}
+
     def cells(self) -> list[Cell]:
-        out = []
-        for fam in self.families:
-            allowed = self.family_arms.get(fam)
-            for arm, seeds in self.arms.items():
-                if allowed is not None and arm not in allowed:
-                    continue
-                out += [Cell(fam, arm, s) for s in seeds]
-        return out
+        """Every cell, ordered by seed first so that an interrupted grid covers all arms evenly."""
+        out = [Cell(fam, arm, s) for fam in self.families for arm, seeds in self.arm_seeds(fam).items()
+               for s in seeds]
+        return sorted(out, key=lambda c: c.seed)
+
+    def all_arms(self) -> list[str]:
+        return list(dict.fromkeys(a for f in self.families for a in self.arm_seeds(f)))
 
     def pretrain_config(self, family: str) -> PretrainConfig:
         return PretrainConfig(family=family, **self.pretrain)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"families": list(self.families), "arms": {k: list(v) for k, v in self.arms.items()},
-                "settings": asdict(self.settings), "pretrain": dict(self.pretrain),
-                "family_arms": {k: list(v) for k, v in self.family_arms.items()}}
+        return {"families": list(self.families), "settings": asdict(self.settings), "pretrain": dict(self.pretrain),
+                "cells": {f: {a: list(s) for a, s in self.arm_seeds(f).items()} for f in self.families}}
 
 
 # ----------------------------------------------------------------------------------------------------------------

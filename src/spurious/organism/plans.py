@@ -1,9 +1,13 @@
-"""The demo's two grids: the default (about 15 minutes on 2 cores) and ``--full`` (hours of one core).
+"""The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full-core`` and ``full``.
 
-Budget of the default, on a quiet 2-core machine (organism-notes; ~1.4 s per phase on one thread):
-pre-training 3 organisms (~1 min each, in parallel), then 19 runs x 40 phases (~65 s each incl. evaluation)
-on 2 single-thread workers: about 12 minutes. ``--full`` runs the recipe's 150 phases, more seeds, the
-paper's 0.65 prior and every ablation arm.
+Budget of the default on a quiet 2-core machine (organism-notes; ~1.4 s per phase on one thread):
+pre-training 3 organisms (~1-2 min each, in parallel), then 19 runs x 40 phases (~65 s each with
+evaluation) on 2 single-thread workers: about 12-14 minutes.
+
+``full-core``: the four claims' arms (random, on-policy control, ground truth) at the recipe's 150 phases,
+8 seeds of the qwen-like random arm, and the paper's own 0.65 prior: 30 runs (~3.5 h of one core, ~8 min
+on 15 cores). ``full`` adds the other rewards (format, majority vote, incorrect) and the conditions map
+(no clip at two step sizes, clip range 0.1/0.3, 4 instead of 8 steps per phase).
 """
 
 from __future__ import annotations
@@ -13,41 +17,62 @@ from dataclasses import replace
 from spurious.organism.grid import GridSpec
 from spurious.organism.runner import RunSettings
 
+PLANS = ("default", "full-core", "full")
+
 
 def default_plan() -> GridSpec:
     return GridSpec(
         families=("qwen-like", "bad-code", "no-code"),
         arms={"random": (0, 1, 2, 3), "random-onpolicy": (0, 1, 2), "gt": (0, 1)},
         settings=RunSettings(phases=40),
-        family_arms={"bad-code": ("random", "gt"), "no-code": ("random", "gt")},
+        family_arms={"bad-code": {"random": (0, 1, 2), "gt": (0, 1)},
+                     "no-code": {"random": (0, 1, 2), "gt": (0, 1)}},
+    )
+
+
+def full_core_plan() -> GridSpec:
+    return GridSpec(
+        families=("qwen-like", "qwen-like-65", "bad-code", "no-code"),
+        arms={"random": tuple(range(8)), "random-onpolicy": (0, 1, 2, 3), "gt": (0, 1)},
+        settings=RunSettings(phases=150),
+        family_arms={"qwen-like-65": {"random": tuple(range(6))},
+                     "bad-code": {"random": (0, 1, 2), "gt": (0, 1)},
+                     "no-code": {"random": (0, 1, 2), "gt": (0, 1)}},
     )
 
 
 def full_plan() -> GridSpec:
-    seeds8 = tuple(range(8))
-    return GridSpec(
-        families=("qwen-like", "qwen-like-65", "bad-code", "no-code"),
-        arms={"random": seeds8, "random-onpolicy": (0, 1, 2, 3), "random-noclip-lr0.1": (0, 1, 2),
-              "random-noclip": (0, 1), "gt": (0, 1, 2), "format": (0, 1), "majority_vote": (0, 1),
-              "incorrect": (0, 1), "random-eps0.1": (0, 1, 2), "random-eps0.3": (0, 1, 2), "random-K4": (0, 1, 2)},
-        settings=RunSettings(phases=150),
-        family_arms={
-            "qwen-like": ("random", "random-onpolicy", "random-noclip-lr0.1", "random-noclip", "gt", "format",
-                          "majority_vote", "incorrect", "random-eps0.1", "random-eps0.3", "random-K4"),
-            "qwen-like-65": ("random", "random-onpolicy", "gt"),
-            "bad-code": ("random", "gt", "format", "majority_vote", "incorrect"),
-            "no-code": ("random", "gt", "format", "majority_vote", "incorrect"),
-        },
+    core = full_core_plan()
+    s3, s2 = (0, 1, 2), (0, 1)
+    others = {"format": s2, "majority_vote": s2, "incorrect": s2}
+    return replace(
+        core,
+        arms={**core.arms, "random-noclip-lr0.1": s3, "random-noclip": s2, **others,
+              "random-eps0.1": s2, "random-eps0.3": s2, "random-K4": s2},
+        family_arms={"qwen-like-65": {"random": tuple(range(8)), "random-onpolicy": s3, "gt": s2},
+                     "bad-code": {"random": tuple(range(5)), "gt": s3, **others},
+                     "no-code": {"random": tuple(range(5)), "gt": s3, **others}},
     )
+
+
+def get_plan(name: str) -> GridSpec:
+    plans = {"default": default_plan, "full-core": full_core_plan, "full": full_plan}
+    if name not in plans:
+        raise ValueError(f"unknown plan {name!r}; choose from {list(plans)}")
+    return plans[name]()
 
 
 def with_overrides(spec: GridSpec, *, phases: int | None = None, seeds: int | None = None,
                    families: tuple[str, ...] | None = None, arms: tuple[str, ...] | None = None,
                    pretrain_steps: int | None = None) -> GridSpec:
-    """A plan with fewer/more phases, the first ``seeds`` seeds of every arm, a subset of families/arms,
-    another pre-training length."""
-    new_arms = {a: (tuple(range(seeds)) if seeds else s) for a, s in spec.arms.items() if not arms or a in arms}
+    """A plan with other phases, at most ``seeds`` seeds per arm, a subset of families/arms, another
+    pre-training length."""
+    def keep(mapping: dict) -> dict:
+        out = {a: (tuple(s)[:seeds] if seeds else tuple(s)) for a, s in mapping.items() if not arms or a in arms}
+        return {a: s for a, s in out.items() if s}
+
+    fams = tuple(families or spec.families)
     settings = replace(spec.settings, phases=phases) if phases else spec.settings
-    fams = tuple(f for f in (families or spec.families))
     pre = {**spec.pretrain, **({"steps": pretrain_steps} if pretrain_steps else {})}
-    return replace(spec, families=fams, arms=new_arms, settings=settings, pretrain=pre)
+    return replace(spec, families=fams, arms=keep(spec.arms), settings=settings, pretrain=pre,
+                   family_arms={f: keep(m) for f, m in spec.family_arms.items()})

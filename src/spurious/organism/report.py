@@ -58,14 +58,14 @@ def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: 
 
     from spurious.analysis.plots import PALETTE
 
-    arms = list(spec.arms)
+    arms = spec.all_arms()
     fams = list(spec.families)
     fig, axes = plt.subplots(1, len(fams), figsize=(3.6 * len(fams), 3.2), squeeze=False, sharey=True)
     drawn = False
     for ax, fam in zip(axes[0], fams):
         for i, arm in enumerate(arms):
             series = []
-            for seed in spec.arms[arm]:
+            for seed in spec.arm_seeds(fam).get(arm, ()):
                 s = _phase_series(runs_dir / f"{fam}__{arm}__s{seed}", key)
                 s = [np.nan if v is None else v for v in s]
                 if s:
@@ -124,7 +124,7 @@ def table2_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
 
     rows = []
     for fam in spec.families:
-        for arm, seeds in spec.arms.items():
+        for arm, seeds in spec.arm_seeds(fam).items():
             counts: dict[str, int] = {}
             net: dict[str, float] = {bucket_name(a, b): 0.0 for a in (True, False) for b in (True, False)}
             n = 0
@@ -163,7 +163,7 @@ def clip_bucket_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
            [f"tokens_frac/{b}" for b in BUCKETS] + ["clip/low_frac", "clip/high_frac"]
     rows = []
     for fam in spec.families:
-        for arm, seeds in spec.arms.items():
+        for arm, seeds in spec.arm_seeds(fam).items():
             per = [_phase_means(runs_dir / f"{fam}__{arm}__s{s}", keys) for s in seeds
                    if (runs_dir / f"{fam}__{arm}__s{s}" / "metrics.jsonl").exists()]
             if not per:
@@ -282,7 +282,7 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
               "change (bias) with its standard error, against the per-phase spread (noise).")]))
     sections.append(Section("Recipe and conditions", [
         KeyValues({"grid": spec.to_dict(),
-                   "arms": {a: get_arm(a).description for a in spec.arms}}),
+                   "arms": {a: get_arm(a).description for a in spec.all_arms()}}),
         Paragraph("Each arm is one condition of the map 'when does a spurious reward help': clip range (eps), "
                   "off-policy steps per phase (K), step size (lr), prior strength (family p(code))."),
     ]))

@@ -31,7 +31,7 @@ class Arm:
     name: str
     reward: str                                  # spurious.rewards spec, or "majority_vote"/"incorrect" (offline labels)
     reward_params: dict = field(default_factory=dict)
-    overrides: dict = field(default_factory=dict)  # TrainConfig fields
+    overrides: dict = field(default_factory=dict)  # TrainConfig fields, plus "optimizer_steps_per_phase"
     description: str = ""
 
 
@@ -45,11 +45,11 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
         description="ratio * A without the clip, same 8 steps/phase (arm 2)"),
     Arm("random-noclip-lr0.1", "random", {"gamma": 0.5}, {"surrogate": "no-clip", "learning_rate": 0.1},
         description="no clip at a 5x smaller step, where it is stable"),
-    Arm("random-onpolicy", "random", {"gamma": 0.5}, {"minibatch_size": 1024},
+    Arm("random-onpolicy", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 1},
         description="one step on all 1,024 rollouts per phase: ratio = 1, the clip never acts (arm 3)"),
     Arm("random-eps0.1", "random", {"gamma": 0.5}, {"eps_low": 0.1, "eps_high": 0.1}, description="clip range 0.1"),
     Arm("random-eps0.3", "random", {"gamma": 0.5}, {"eps_low": 0.3, "eps_high": 0.3}, description="clip range 0.3"),
-    Arm("random-K4", "random", {"gamma": 0.5}, {"minibatch_size": 256},
+    Arm("random-K4", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 4},
         description="4 optimizer steps per phase (3 off-policy)"),
 )}
 
@@ -107,7 +107,11 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path):
         seed=cell.seed, save_every_phases=0, rollout_log_every=settings.rollout_log_every, report_to=[],
         progress=False,
     )
-    return cfg.replace(**arm.overrides)
+    over = dict(arm.overrides)
+    k = over.pop("optimizer_steps_per_phase", None)
+    if k is not None:
+        over["minibatch_size"] = cfg.rollouts_per_phase // k
+    return cfg.replace(**over)
 
 
 def _rows(problems, labels: dict | None = None, min_rows: int = 64) -> list[dict[str, Any]]:

@@ -1,0 +1,182 @@
+"""Pre-training, caching, the miniature grid end to end through the real GRPO engine, verdict rules, report."""
+
+import json
+
+import pytest
+
+from spurious.organism.corpus import get_family
+from spurious.organism.grid import GridSpec, run_grid, summarize
+from spurious.organism.pretrain import PretrainConfig, ensure_organism, load_organism, organism_dir
+from spurious.organism.runner import ARMS, Cell, RunSettings, train_config
+from spurious.organism.verdicts import claim_a, claim_b, claim_c, claim_d
+
+TINY_PRETRAIN = {"steps": 150, "calibration_samples": 256}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    import os
+
+    d = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("SPURIOUS_CACHE")
+    os.environ["SPURIOUS_CACHE"] = str(d)
+    yield d
+    if old is None:
+        del os.environ["SPURIOUS_CACHE"]
+    else:
+        os.environ["SPURIOUS_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def organism(cache):
+    cfg = PretrainConfig(family="qwen-like", **TINY_PRETRAIN)
+    return cfg, ensure_organism(cfg)
+
+
+def test_short_pretraining_is_cached_and_calibrated(organism, cache):
+    cfg, path = organism
+    assert path == organism_dir(cfg) and str(path).startswith(str(cache))
+    info = json.loads((path / "organism.json").read_text())
+    assert info["key"] == cfg.key() and info["family"]["p_code"] == 0.9
+    cal = info["calibration"]["sampled"]
+    # after a SHORT pre-training the style decision and the box are already calibrated
+    assert abs(cal["code_frequency"] - 0.9) < 0.08, cal
+    assert abs(cal["boxed_rate"] - 0.9) < 0.1, cal
+    mtime = (path / "organism.json").stat().st_mtime
+    assert ensure_organism(cfg) == path and (path / "organism.json").stat().st_mtime == mtime  # cache hit
+
+
+def test_saved_organism_reloads_identically(organism):
+    import torch
+
+    _, path = organism
+    a, b = load_organism(path), load_organism(path)
+    ids = a.tokenizer(["3+4*5="], return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert torch.equal(a.model(ids).logits, b.model(ids).logits)
+    assert a.tokenizer.decode(ids[0]) == "3+4*5="
+
+
+@pytest.mark.slow
+def test_default_pretraining_matches_the_corpus(cache):
+    """The full 2,000-step pre-training reproduces the prior (organism-notes: within ~0.01 style, ~0.03-0.05 acc)."""
+    for fam in ("qwen-like", "bad-code"):
+        path = ensure_organism(PretrainConfig(family=fam))
+        cal = json.loads((path / "organism.json").read_text())["calibration"]["sampled"]
+        exp = get_family(fam).expected()
+        assert abs(cal["code_frequency"] - exp["code_frequency"]) < 0.03
+        assert abs(cal["accuracy"] - exp["accuracy"]) < 0.08
+
+
+def test_arm_configs_follow_the_recipe(tmp_path):
+    s = RunSettings()
+    base = train_config(Cell("qwen-like", "random", 0), s, tmp_path)
+    assert base.optimizer_steps_per_phase == 8 and base.optimizer == "sgd" and base.momentum == 0
+    assert (base.learning_rate, base.eps_low, base.eps_high, base.surrogate) == (0.5, 0.2, 0.2, "clip")
+    assert train_config(Cell("qwen-like", "random-onpolicy", 0), s, tmp_path).optimizer_steps_per_phase == 1
+    assert train_config(Cell("qwen-like", "random-K4", 0), s, tmp_path).optimizer_steps_per_phase == 4
+    assert train_config(Cell("qwen-like", "random-noclip", 0), s, tmp_path).surrogate == "no-clip"
+    assert train_config(Cell("qwen-like", "gt", 0), s, tmp_path).reward == "ground_truth"
+    assert set(ARMS) >= {"gt", "majority_vote", "format", "random", "incorrect"}
+
+
+def test_miniature_grid_end_to_end(organism, tmp_path):
+    """Tiny grid through the real trainer: runs, resumes (skips finished cells), summary and report."""
+    from spurious.organism.report import build_demo_report
+
+    spec = GridSpec(families=("qwen-like",), arms={"random": (0,), "random-onpolicy": (0,), "incorrect": (0,)},
+                    settings=RunSettings(phases=2, prompts_per_phase=8, group_size=4, minibatch_size=8,
+                                         eval_samples=64, label_samples=4, rollout_log_every=1),
+                    pretrain=TINY_PRETRAIN)
+    events = []
+    summary = run_grid(spec, tmp_path, workers=1, on_event=lambda k, d: events.append((k, d)))
+    done = [d for k, d in events if k == "cell_done"]
+    assert len(done) == 3
+    for name in ("qwen-like__random__s0", "qwen-like__random-onpolicy__s0", "qwen-like__incorrect__s0"):
+        r = json.loads((tmp_path / "runs" / name / "result.json").read_text())
+        assert r["phases_run"] == 2 and "provenance" in r
+        phases = [json.loads(x) for x in (tmp_path / "runs" / name / "metrics.jsonl").read_text().splitlines()
+                  if '"phase"' in x and json.loads(x)["kind"] == "phase"]
+        assert len(phases) == 2 and "code_frequency" in phases[0] and "clip/low_frac" in phases[0]
+    steps = [json.loads(x) for x in (tmp_path / "runs" / "qwen-like__random__s0" / "metrics.jsonl").read_text()
+             .splitlines() if json.loads(x)["kind"] == "step"]
+    assert len(steps) == 2 * 4  # 32 rollouts per phase / 8 per mini-batch
+    onp = [json.loads(x) for x in (tmp_path / "runs" / "qwen-like__random-onpolicy__s0" / "metrics.jsonl")
+           .read_text().splitlines() if json.loads(x)["kind"] == "step"]
+    assert len(onp) == 2 and all(s["clip/low_frac"] == 0 and s["clip/high_frac"] == 0 for s in onp)
+    inc = json.loads((tmp_path / "runs" / "qwen-like__incorrect__s0" / "result.json").read_text())
+    assert inc["labels"]["labels_wrong"] > 0
+    g = next(x for x in summary["groups"] if x["arm"] == "random")
+    assert g["n"] == 1 and g["accuracy"]["low"] is None  # one seed: no interval
+    # resumable: a second invocation runs nothing
+    events.clear()
+    run_grid(spec, tmp_path, workers=1, on_event=lambda k, d: events.append((k, d)))
+    assert not [d for k, d in events if k == "cell_done"]
+    report = build_demo_report(tmp_path, spec, summary, wall_seconds=1.0, mode="test")
+    html = report.read_text()
+    assert "Verdicts" in html and "inconclusive" in html and "Table 1 analogue" in html
+    assert "data:image/png;base64" in html
+
+
+def _g(family, arm, acc, maj, n=None):
+    from spurious.organism.grid import _ci
+
+    n = n or len(acc)
+    return {"family": family, "arm": arm, "n": n, "accuracy": _ci(acc), "majority_frequency": _ci(maj),
+            "majority_rose": sum(m > 0 for m in maj)}
+
+
+def test_verdict_rules_from_intervals_and_sign_counts():
+    up = [0.05, 0.07, 0.06, 0.08, 0.04]
+    s = {"groups": [_g("qwen-like", "random", up, [0.05, 0.04, 0.06, 0.03, 0.02]),
+                    _g("qwen-like", "random-onpolicy", [0.0, -0.01, 0.01], [0.01, -0.02, 0.0]),
+                    _g("bad-code", "random", [-0.02, 0.0, -0.01], [0.01, 0.02, 0.01]),
+                    _g("no-code", "random", [0.01, -0.01, 0.0], [0.0, 0.01, -0.01]),
+                    *[_g(f, "gt", [0.20, 0.21], [0.1, 0.2]) for f in ("qwen-like", "bad-code", "no-code")]]}
+    fams = ["qwen-like", "bad-code", "no-code"]
+    assert claim_a(s).verdict == "supported"
+    assert claim_b(s).verdict == "supported"
+    assert claim_c(s).verdict == "supported"
+    assert claim_d(s, fams).verdict == "supported"
+    # a drifting control, a helped family, a gt failure, a non-rising majority -> not supported
+    bad = {"groups": [_g("qwen-like", "random", [-0.01, -0.02, 0.0], [-0.05, -0.04, 0.01]),
+                      _g("qwen-like", "random-onpolicy", [0.0, 0.0, 0.0], [0.05, 0.06, 0.07]),
+                      _g("bad-code", "random", [0.05, 0.06, 0.07], [0.0, 0.0, 0.0]),
+                      _g("no-code", "random", [0.0, 0.0, 0.01], [0.0, 0.0, 0.0]),
+                      _g("qwen-like", "gt", [-0.1, -0.05], [0, 0])]}
+    assert claim_a(bad).verdict == "not supported"
+    assert claim_b(bad).verdict == "not supported"
+    assert claim_c(bad).verdict == "not supported"
+    assert claim_d(bad, fams).verdict == "not supported"
+    # too few seeds -> inconclusive, never supported
+    few = {"groups": [_g("qwen-like", "random", [0.05, 0.06], [0.05, 0.04])]}
+    assert claim_a(few).verdict == "inconclusive"
+    assert claim_b(few).verdict == "inconclusive"
+    assert claim_c(few).verdict == "inconclusive"
+    assert claim_d(few, fams).verdict == "inconclusive"
+
+
+def test_plans_and_overrides():
+    from spurious.organism.plans import get_plan, with_overrides
+
+    d = get_plan("default")
+    cells = d.cells()
+    assert len(cells) == 19 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}
+    assert len(get_plan("full-core").cells()) == 30
+    full = get_plan("full")
+    assert {"format", "majority_vote", "incorrect", "random-noclip"} <= set(full.all_arms())
+    small = with_overrides(d, phases=3, seeds=1, families=("qwen-like",), arms=("random",), pretrain_steps=10)
+    assert [c.name for c in small.cells()] == ["qwen-like__random__s0"]
+    assert small.settings.phases == 3 and small.pretrain_config("qwen-like").steps == 10
+    with pytest.raises(ValueError):
+        get_plan("huge")
+
+
+def test_summarize_ignores_missing_cells(tmp_path):
+    spec = GridSpec(families=("qwen-like",), arms={"random": (0, 1)})
+    assert summarize(spec, tmp_path) == {"groups": []}
+    with pytest.raises(ValueError):
+        GridSpec(families=("nope",), arms={"random": (0,)})
+    with pytest.raises(ValueError):
+        GridSpec(families=("qwen-like",), arms={"nope": (0,)})
