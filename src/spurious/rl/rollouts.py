@@ -5,8 +5,9 @@
   sample index), the identity the random reward's RNG is seeded from (paper.md §2.5).
 * :func:`score_diagnostics` - per rollout: correct vs ground truth (whatever the training reward), code
   reasoning (paper.md §7.5 rule) and the paper's format check (``box_only_format``, §2.4).
-* :func:`trl_reward_function` - a TRL-style reward function wrapping a :class:`Reward`, for plain
-  ``GRPOTrainer`` use (our trainer scores through :func:`build_samples` instead, so it sees global indices).
+
+Plain ``trl.GRPOTrainer`` users wrap a reward with :func:`spurious.rewards.trl.trl_reward_func`, which keys
+samples the same way.
 """
 
 from __future__ import annotations
@@ -88,21 +89,3 @@ def score_diagnostics(responses: Sequence[str], answers: Sequence[Any], *, accur
     return {"correct": correct, "code": [is_code_reasoning(r, code_rule) for r in responses],
             "format": [bool(fmt(r)) for r in responses]}
 
-
-def trl_reward_function(reward, *, group_size: int, steps_per_phase: int = 1):
-    """A TRL reward function (``f(prompts, completions, **columns) -> list[float]``) for a :class:`Reward`.
-
-    The phase is ``trainer_state.global_step // steps_per_phase``; sample indices are local to the batch
-    this process sees (use :class:`spurious.rl.trainer.SpuriousGRPOTrainer` for global indices).
-    """
-    def reward_func(prompts, completions, **kwargs):
-        n = len(completions)
-        state = kwargs.get("trainer_state")
-        phase = (state.global_step // steps_per_phase) if state is not None else 0
-        rows = [{"answer": (kwargs.get("answer") or [None] * n)[i],
-                 "prompt_index": (kwargs.get("prompt_index") or [0] * n)[i],
-                 "problem_id": (kwargs.get("problem_id") or [None] * n)[i]} for i in range(n)]
-        return list(reward(build_samples(prompts, completions, rows, phase=phase, group_size=group_size)))
-
-    reward_func.__name__ = getattr(reward, "name", "reward")
-    return reward_func
