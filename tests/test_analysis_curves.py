@@ -121,6 +121,11 @@ def test_detect_kind_and_load_run(tmp_path):
         detect_kind(tmp_path)
     with pytest.raises(InputError, match="folder not found"):
         detect_kind(tmp_path / "nope")
+    (r / "eval").mkdir()
+    (r / "eval" / "curve.json").write_text('{"steps": [0]}')
+    with pytest.raises(InputError, match=r"curve.json: field 'curves': missing"):
+        load_run(r)
+    (r / "eval" / "curve.json").unlink()
     _write(r / "metrics.jsonl", ["{not json\n"])
     with pytest.raises(InputError, match=r"metrics.jsonl:1: invalid JSON"):
         load_run(r)

@@ -162,6 +162,34 @@ def test_analyze_cli_errors_name_the_path(tmp_path):
     assert p.returncode == 2 and "--baseline must be an evaluation folder" in p.stderr and str(run) in p.stderr
 
 
+def test_analyze_uses_a_runs_checkpoint_evaluations(tmp_path):
+    """<run>/eval/step-N/samples.jsonl and eval/curve.json (as `spurious eval` of a run writes them)."""
+    from spurious.eval.checkpoints import CURVE_METRICS, curve_from_summaries
+
+    runs = []
+    for name, slope in (("gt", 0.1), ("random", 0.05)):
+        run = _run_dir(tmp_path, name, 0.01)
+        _eval_dir(run / "eval", "step-0", {})
+        _eval_dir(run / "eval", "step-4", {})  # an intermediate checkpoint: not used for the buckets
+        _eval_dir(run / "eval", "step-16", {5: (True, True), 7: (False, True)} if name == "gt" else {5: (True, True)})
+        summaries = [{"benchmarks": {"math500": {"headline": "pass@1", **{m: 0.5 + slope * i for m in CURVE_METRICS}}}}
+                     for i in range(3)]
+        curves = curve_from_summaries([0, 8, 16], summaries)
+        (run / "eval" / "curve.json").write_text(json.dumps({"steps": [0, 8, 16], "phases": [0, 1, 2],
+                                                             "curves": curves}))
+        runs.append(run)
+    out = tmp_path / "out"
+    res = analyze(runs, out)
+    rows = {r["run"]: r for r in json.loads((out / "tables" / "table2_runs.json").read_text())["rows"]}
+    assert rows["gt"]["net_newly_correct"] == 2 and rows["gt"]["C Lang→Code %"] == 50.0
+    assert rows["random"]["C Lang→Code %"] == 100.0
+    assert rows["unweighted mean"]["C Lang→Code %"] == 75.0
+    assert (out / "figures" / "eval_math500_score.png").exists()
+    assert (out / "figures" / "eval_math500_code_frequency.png").exists()
+    html = res.report.read_text(encoding="utf-8")
+    assert "Strategy transitions within runs" in html and "gt@0 → gt@16" in html
+
+
 # ---------------------------------------------------------------- headless Chromium
 
 needs_chromium = pytest.mark.skipif(

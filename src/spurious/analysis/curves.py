@@ -124,3 +124,33 @@ def seed_band(curves: Sequence[Curve], label: str, window: int = WINDOW, level: 
                 mean_raw=[math.fsum(r[j] for r in raw) / len(raw) for j in range(len(common))],
                 mean=[ci.mean for ci in cis], low=[ci.low for ci in cis], high=[ci.high for ci in cis],
                 n=len(curves))
+
+
+EVAL_CURVE_METRICS = ("score", "code_frequency")
+
+
+def eval_curve(run: RunLog, benchmark: str, metric: str) -> Curve | None:
+    """A checkpoint-evaluation curve from ``<run>/eval/curve.json`` (raw values; x = phase when known)."""
+    if not run.eval_curves:
+        return None
+    entry = run.eval_curves.get("curves", {}).get(benchmark, {}).get(metric)
+    if not isinstance(entry, dict) or not entry.get("raw"):
+        return None
+    phases = run.eval_curves.get("phases")
+    steps = phases if isinstance(phases, list) and len(phases) == len(entry["raw"]) else entry.get("steps")
+    if not isinstance(steps, list) or len(steps) != len(entry["raw"]):
+        return None
+    return Curve(label=run.name, key=f"{benchmark}/{metric}",
+                 step_key="phase" if steps is phases else "checkpoint step",
+                 steps=[float(x) for x in steps], values=[float(v) for v in entry["raw"]], group=run.group)
+
+
+def eval_curve_names(runs: Sequence[RunLog]) -> list[tuple[str, str, str]]:
+    """``(benchmark, metric, headline)`` for every benchmark in any run's curve.json and each plotted metric."""
+    out: dict[tuple[str, str], str] = {}
+    for run in runs:
+        for bench, entry in ((run.eval_curves or {}).get("curves") or {}).items():
+            for m in EVAL_CURVE_METRICS:
+                if isinstance(entry, dict) and m in entry:
+                    out.setdefault((bench, m), str(entry.get("headline", "score")))
+    return [(b, m, h) for (b, m), h in out.items()]

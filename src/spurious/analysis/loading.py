@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from spurious.io import InputError, iter_jsonl
 SAMPLES_FILE = "samples.jsonl"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.jsonl"
+RUN_EVAL_DIR = "eval"  # where `spurious eval` of a run's checkpoints writes step-<N>/ folders and curve.json
+CURVE_FILE = "curve.json"
+_STEP_DIR = re.compile(r"^step-(\d+)$")
 RULE_FIELDS = {"python": "code", "fenced": "code_fenced"}
 
 
@@ -58,6 +62,8 @@ class RunLog:
     rows: list[dict[str, Any]]
     config: dict[str, Any] = field(default_factory=dict)
     group: str | None = None  # e.g. the arm name when several seeds are averaged
+    eval_curves: dict[str, Any] | None = None  # <run>/eval/curve.json, if the checkpoints were evaluated
+    eval_steps: list[tuple[int, Path]] = field(default_factory=list)  # (step, <run>/eval/step-<N>) with samples
 
 
 def _code_flags(obj: dict, path: Path, line: int) -> dict[str, bool]:
@@ -130,8 +136,27 @@ def load_run(path: str | os.PathLike, name: str | None = None, group: str | None
     rows = [obj for _, obj in iter_jsonl(metrics_path)]
     if not rows:
         raise InputError(metrics_path, None, "no metric lines")
+    curves_path = folder / RUN_EVAL_DIR / CURVE_FILE
+    curves = None
+    if curves_path.exists():
+        try:
+            curves = json.loads(curves_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise InputError(curves_path, e.lineno, f"invalid JSON: {e.msg}") from e
+        if not isinstance(curves, dict) or not isinstance(curves.get("curves"), dict):
+            raise InputError(curves_path, None, "missing", field="curves")
     return RunLog(name=name or folder.resolve().name, path=folder, rows=rows, config=_read_config(folder),
-                  group=group)
+                  group=group, eval_curves=curves, eval_steps=run_eval_steps(folder))
+
+
+def run_eval_steps(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """``(step, folder)`` of each evaluated checkpoint ``<run>/eval/step-<N>/samples.jsonl``, by step."""
+    base = Path(run_dir) / RUN_EVAL_DIR
+    if not base.is_dir():
+        return []
+    found = [(int(m.group(1)), d) for d in base.iterdir()
+             if d.is_dir() and (m := _STEP_DIR.match(d.name)) and (d / SAMPLES_FILE).exists()]
+    return sorted(found)
 
 
 def detect_kind(path: str | os.PathLike) -> str:

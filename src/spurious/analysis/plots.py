@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from matplotlib.figure import Figure
 
-from spurious.analysis.curves import clip_bucket_keys, extract_curve, numeric_keys, seed_band
+from spurious.analysis.curves import (Curve, clip_bucket_keys, eval_curve, eval_curve_names, extract_curve,
+                                      numeric_keys, seed_band)
 from spurious.analysis.loading import RunLog
 from spurious.analysis.smoothing import WINDOW
 
@@ -57,6 +58,13 @@ def _short(key: str) -> str:
 def plot_quantity(runs: Sequence[RunLog], keys: Sequence[str], title: str, ylabel: str,
                   out_path: str | os.PathLike, window: int = WINDOW, level: float = 0.95) -> Path | None:
     """Draw ``keys`` of every run on one axis and save a PNG; None (no file) if no run logged any key."""
+    series = [(f" · {_short(k)}" if len(keys) > 1 else "", lambda run, k=k: extract_curve(run, k)) for k in keys]
+    return plot_series(runs, series, title, ylabel, out_path, window, level)
+
+
+def plot_series(runs: Sequence[RunLog], series: Sequence[tuple[str, Callable[[RunLog], Curve | None]]], title: str,
+                ylabel: str, out_path: str | os.PathLike, window: int = WINDOW, level: float = 0.95) -> Path | None:
+    """Like :func:`plot_quantity` with curve getters: ``series`` is ``[(legend suffix, run -> Curve | None)]``."""
     fig = Figure(figsize=(7.5, 4.2), dpi=100)
     ax = fig.add_subplot()
     groups: dict[str, list[RunLog]] = {}
@@ -70,10 +78,9 @@ def plot_quantity(runs: Sequence[RunLog], keys: Sequence[str], title: str, ylabe
         color_i += 1
         return PALETTE[(color_i - 1) % len(PALETTE)]
 
-    for key in keys:
-        suffix = f" · {_short(key)}" if len(keys) > 1 else ""
+    for suffix, get in series:
         for group, members in groups.items():
-            curves = [c for c in (extract_curve(r, key) for r in members) if c is not None]
+            curves = [c for c in (get(r) for r in members) if c is not None]
             if not curves:
                 continue
             band = seed_band(curves, group, window, level)
@@ -86,7 +93,7 @@ def plot_quantity(runs: Sequence[RunLog], keys: Sequence[str], title: str, ylabe
             xlabels.add(curves[0].step_key)
             drawn += 1
         for run in singles:
-            curve = extract_curve(run, key)
+            curve = get(run)
             if curve is None:
                 continue
             color = next_color()
@@ -115,7 +122,8 @@ class PlotResult:
 
 
 def plot_runs(runs: Sequence[RunLog], out_dir: str | os.PathLike, window: int = WINDOW) -> PlotResult:
-    """Every standard quantity, the clip fraction by π_old bucket, and each ``eval/*`` key: one PNG each."""
+    """One PNG each: checkpoint-evaluation curves (accuracy and code frequency per benchmark, from
+    ``<run>/eval/curve.json``), every standard quantity, the clip fraction by π_old bucket, each ``eval/*`` key."""
     out_dir = Path(out_dir)
     quantities = list(QUANTITIES)
     bucket_keys = clip_bucket_keys(runs)
@@ -126,6 +134,14 @@ def plot_runs(runs: Sequence[RunLog], out_dir: str | os.PathLike, window: int = 
     quantities += [Quantity(k.replace("/", "_"), f"Evaluation during training: {k[5:]}", _short(k), (k,))
                    for k in eval_keys]
     result = PlotResult({}, {}, {})
+    for bench, metric, headline in eval_curve_names(runs):
+        name = f"eval_{bench}_{metric}"
+        what = headline if metric == "score" else metric.replace("_", " ")
+        path = plot_series(runs, [("", lambda run, b=bench, m=metric: eval_curve(run, b, m))],
+                           f"{bench}: {what} of evaluated checkpoints", what, out_dir / f"{name}.png", window)
+        if path is not None:
+            result.figures[name] = path
+            result.titles[name] = f"{bench}: {what} during training (checkpoint evaluations, eval/curve.json)"
     for q in quantities:
         path = plot_quantity(runs, q.keys, q.title, q.ylabel, out_dir / f"{q.name}.png", window)
         if path is None:

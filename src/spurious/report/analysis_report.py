@@ -101,6 +101,54 @@ def _accuracy_by_benchmark(ev: EvalResult) -> dict[str, float]:
     return {b: 100.0 * sum(v) / len(v) for b, v in out.items()}
 
 
+TRANSITION_NOTE = ("C_d is the bucket's share of the net number of newly correct problems (paper §7.7); it can be "
+                   "negative and is undefined (—) when the net change is 0. For k > 1 samples a problem's strategy "
+                   "is its majority strategy (ties count as language) and its correctness the mean over samples. "
+                   "The Table 2 column is the unweighted mean over evaluations with a defined C.")
+
+
+def transition_blocks(pairs: Sequence[tuple[EvalResult, EvalResult, str]], rule: str, notes: list[str]
+                      ) -> tuple[list[Any], list[dict], list[dict]]:
+    """Report blocks, contribution rows and full tables for (before, after, label) pairs, per shared benchmark."""
+    blocks: list[Any] = []
+    contrib_all: list[dict] = []
+    dicts: list[dict] = []
+    benches = list(dict.fromkeys(b for before, _, _ in pairs for b in before.benchmarks))
+    for bench in benches:
+        tables = []
+        for before, after, label in pairs:
+            if bench not in before.benchmarks or bench not in after.benchmarks:
+                continue
+            try:
+                t = transition_table(before.samples, after.samples, rule, benchmark=bench,
+                                     before_name=before.name, after_name=label)
+            except ValueError as e:
+                notes.append(f"{label} / {bench}: {e}")
+                continue
+            tables.append(t)
+            left_out = (f" ({t.n_only_before} before-only and {t.n_only_after} after-only problems left out)"
+                        if t.n_only_before or t.n_only_after else "")
+            blocks.append(Table(bucket_rows(t), caption=(
+                f"{bench}: {before.name} → {after.name}: accuracy {100 * t.accuracy_before:.1f} → "
+                f"{100 * t.accuracy_after:.1f} % on {t.n} problems; code {t.code_before} → {t.code_after}{left_out}")))
+        if not tables:
+            continue
+        rows = contribution_rows(tables)
+        contrib_all += rows
+        dicts += [t.as_dict() for t in tables]
+        blocks.append(Table(rows, caption=f"{bench}: partial contribution scores C_d (%), one row per evaluation"))
+        mean = mean_contributions(tables)
+        if mean.average_total_gain is None:
+            blocks.append(Paragraph(f"{bench}: every C is undefined (net change 0)."))
+        elif len(tables) > 1:
+            blocks.append(Paragraph(
+                f"{bench}: Table 2 column (unweighted mean over {len(mean.used)} evaluations): average total "
+                f"gain {100 * mean.average_total_gain:.1f} points; "
+                + ", ".join(f"C {d} = {100 * mean.contributions[d]:.1f} %" for d in BUCKETS)
+                + (f". Skipped (net change 0): {', '.join(mean.skipped)}" if mean.skipped else "")))
+    return blocks, contrib_all, dicts
+
+
 def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             baseline: str | os.PathLike | None = None, rule: str = "python", window: int = WINDOW,
             group_seeds: bool = False, title: str = "spurious analysis") -> AnalysisOutputs:
@@ -168,49 +216,15 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
 
     # ---- Table 2 and bars
     if base_ev is not None and evals:
-        blocks: list[Any] = [
-            f"Problems split by strategy (rule '{rule}') in the baseline '{base_ev.name}' and in each later "
-            "evaluation; C_d is the bucket's share of the net number of newly correct problems (paper §7.7). "
-            "For k > 1 samples a problem's strategy is its majority strategy (ties count as language) and its "
-            "correctness the mean over samples. C is undefined (—) when the net change is 0."]
-        all_transitions, contrib_all = [], []
-        for bench in base_ev.benchmarks:
-            tables = []
-            for ev in evals:
-                if bench not in ev.benchmarks:
-                    continue
-                try:
-                    t = transition_table(base_ev.samples, ev.samples, rule, benchmark=bench,
-                                         before_name=base_ev.name, after_name=ev.name)
-                except ValueError as e:
-                    result.notes.append(f"{ev.name} / {bench}: {e}")
-                    continue
-                tables.append(t)
-                note = (f" ({t.n_only_before} baseline-only and {t.n_only_after} later-only problems left out)"
-                        if t.n_only_before or t.n_only_after else "")
-                blocks.append(Table(bucket_rows(t), caption=(
-                    f"{bench}: {base_ev.name} → {ev.name}: accuracy {100 * t.accuracy_before:.1f} → "
-                    f"{100 * t.accuracy_after:.1f} % on {t.n} problems; code {t.code_before} → {t.code_after}{note}")))
-            if not tables:
-                continue
-            rows = contribution_rows(tables)
-            contrib_all += rows
-            all_transitions += [t.as_dict() for t in tables]
-            mean = mean_contributions(tables)
-            blocks.append(Table(rows, caption=f"{bench}: partial contribution scores C_d (%), one row per evaluation"))
-            if len(tables) > 1:
-                blocks.append(Paragraph(
-                    f"{bench}: Table 2 column (unweighted mean over {len(mean.used)} evaluations): average total "
-                    f"gain {100 * mean.average_total_gain:.1f} points; "
-                    + ", ".join(f"C {d} = {100 * mean.contributions[d]:.1f} %" for d in BUCKETS)
-                    + (f". Skipped (net change 0): {', '.join(mean.skipped)}" if mean.skipped else "")
-                    if mean.average_total_gain is not None else f"{bench}: every C undefined (net change 0)."))
-        if all_transitions:
-            write_json(tables_dir / "transitions.json", {"tables": all_transitions, "provenance": prov})
-            write_json(tables_dir / "table2.json", {"rows": contrib_all, "provenance": prov})
+        intro = (f"Problems split by strategy (rule '{rule}') in the baseline '{base_ev.name}' and in each later "
+                 "evaluation. " + TRANSITION_NOTE)
+        blocks, rows, dicts = transition_blocks([(base_ev, ev, ev.name) for ev in evals], rule, result.notes)
+        if dicts:
+            write_json(tables_dir / "transitions.json", {"tables": dicts, "provenance": prov})
+            write_json(tables_dir / "table2.json", {"rows": rows, "provenance": prov})
             result.files += [tables_dir / "transitions.json", tables_dir / "table2.json",
-                             write_csv(tables_dir / "table2.csv", contrib_all)]
-        sections.append(Section("Strategy transitions and Table 2", blocks))
+                             write_csv(tables_dir / "table2.csv", rows)]
+        sections.append(Section("Strategy transitions and Table 2", [intro, *blocks]))
 
         family = model_name(base_ev)
         base_acc = _accuracy_by_benchmark(base_ev)
@@ -236,6 +250,23 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         sections.append(Section("Gains over the baseline", bar_blocks))
     elif evals and base_ev is None:
         result.notes.append("no --baseline: Table 2 and gain bars need a step-0 evaluation")
+
+    # ---- transitions within runs (their own evaluated checkpoints)
+    pairs = []
+    for run in runs:
+        if len(run.eval_steps) >= 2 and run.eval_steps[0][0] == 0:
+            (s0, p0), (st, pt) = run.eval_steps[0], run.eval_steps[-1]
+            pairs.append((load_eval(p0, name=f"{run.name}@{s0}"), load_eval(pt, name=f"{run.name}@{st}"), run.name))
+    if pairs:
+        intro = ("Each run's own checkpoint evaluations (<run>/eval/step-N): step 0 (the base model) against the "
+                 "last evaluated step, one run per reward as in the paper's Fig. 7. " + TRANSITION_NOTE)
+        blocks, rows, dicts = transition_blocks(pairs, rule, result.notes)
+        if dicts:
+            write_json(tables_dir / "transitions_runs.json", {"tables": dicts, "provenance": prov})
+            write_json(tables_dir / "table2_runs.json", {"rows": rows, "provenance": prov})
+            result.files += [tables_dir / "transitions_runs.json", tables_dir / "table2_runs.json",
+                             write_csv(tables_dir / "table2_runs.csv", rows)]
+        sections.append(Section("Strategy transitions within runs", [intro, *blocks]))
 
     # ---- curves
     if runs:
