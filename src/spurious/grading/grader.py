@@ -7,8 +7,9 @@ Two graders:
   math-verify (``verify(parse("$" + gold + "$"), parse(answer))``) in a worker process, after
   :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs.
 - ``"official"``: the paper's parser and PRM800K grader (:mod:`spurious.grading.official`) with every quirk;
-  its string stages run here, only its SymPy stage runs in the pool. Labels ``A``-``D`` switch extraction to
-  the official multiple-choice mode. An empty extraction still matches an empty label (W4).
+  its string stages run here, only its SymPy stage runs in the pool. An empty extraction still matches an
+  empty label (W4). The official reward's multiple-choice switch (labels ``A``-``D``, paper §2.2) is a reward
+  policy, not grading: see ``official_extract(..., multiple_choice=True)`` and the ground-truth reward.
 
 Every result has a status: ``"ok"`` (decided), ``"no_answer"`` (nothing extracted), ``"timeout"`` (the symbolic
 step passed its deadline; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
@@ -19,17 +20,17 @@ correct. Symbolic verdicts, timeouts included, are cached by ``(grader, gold, ex
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from spurious.grading.extract import EXTRACT_MODES, extract_answer
 from spurious.grading.guards import symbolic_hazard
 from spurious.grading.normalize import fast_verdict
 from spurious.grading.official import (
-    MULTIPLE_CHOICE_LABELS,
     official_extract,
     official_normalize,
     official_prefilter,
@@ -159,15 +160,14 @@ def _check_args(grader: str, extract: Optional[str], timeout: float) -> str:
     return mode
 
 
-def _extract_for(response: str, gold: str, grader: str, mode: str) -> Optional[str]:
-    """The extracted answer as the chosen grader sees it (official: normalised, multiple-choice aware)."""
+def _extract_for(response: str, grader: str, mode: str) -> Optional[str]:
+    """The extracted answer as the chosen grader sees it (official: normalised by ``official_normalize``)."""
     if not isinstance(response, str):
         raise TypeError(f"response must be a str, got {type(response).__name__}")
     if grader == "default":
         return extract_answer(response, mode)
     if mode in ("official", "r1"):
-        mc = gold.strip() in MULTIPLE_CHOICE_LABELS
-        return official_extract(response, r1_style=(mode == "r1"), multiple_choice=mc) or None
+        return official_extract(response, r1_style=(mode == "r1")) or None
     boxed = extract_answer(response, mode)
     return (official_normalize(boxed) or None) if boxed is not None else None
 
@@ -222,7 +222,7 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
     start = time.monotonic()
     with _LOCK:
         stats = _STATS
-        extracted = [_extract_for(r, str(g), grader, mode) for r, g in zip(responses, golds)]
+        extracted = [_extract_for(r, grader, mode) for r in responses]
         verdicts: list[Optional[tuple[bool, str]]] = [None] * len(responses)
         jobs: dict[tuple[str, str, str], list[int]] = {}
         job_tasks: dict[tuple[str, str, str], tuple[str, tuple]] = {}
@@ -246,7 +246,10 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
                 jobs[key] = [i]
                 job_tasks[key] = task
         if jobs:
-            _run_symbolic(jobs, job_tasks, verdicts, timeout, workers, progress, stats)
+            with _progress_bar(progress, len(responses)) as advance:
+                advance(len(responses) - sum(len(v) for v in jobs.values()))
+                _run_symbolic(jobs, job_tasks, verdicts, timeout, workers, stats,
+                              on_key=lambda key: advance(len(jobs[key])))
         results = [GradeResult(ans, v[0], v[1]) for ans, v in zip(extracted, verdicts)]  # type: ignore[index]
         for r in results:
             stats.items += 1
@@ -256,29 +259,32 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
     return results
 
 
+@contextlib.contextmanager
+def _progress_bar(show: bool, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar over ``total`` items (yields ``advance(n)``); a no-op when ``show`` is False."""
+    if not show:
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("grading", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
 def _run_symbolic(jobs: dict, job_tasks: dict, verdicts: list, timeout: float, workers: Optional[int],
-                  progress: bool, stats: GraderStats) -> None:
+                  stats: GraderStats, on_key: Optional[Callable[[tuple], None]] = None) -> None:
+    """Run the symbolic tasks in the pool; fill ``verdicts`` for every index that waits on each key."""
     keys = list(jobs)
     pool = _pool(workers)
     restarts_before = pool.counters.restarts
-    bar = None
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("symbolic grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       transient=True)
-        bar.start()
-        bar_task = bar.add_task("grade", total=len(keys))
+    def on_result(idx: int, _result) -> None:
+        if on_key is not None:
+            on_key(keys[idx])
 
-    def on_result(_idx, _result) -> None:
-        if bar is not None:
-            bar.advance(bar_task)
-
-    try:
-        outcomes = pool.run([job_tasks[k] for k in keys], timeout, on_result=on_result)
-    finally:
-        if bar is not None:
-            bar.stop()
+    outcomes = pool.run([job_tasks[k] for k in keys], timeout, on_result=on_result)
     stats.worker_restarts += pool.counters.restarts - restarts_before
     for key, outcome in zip(keys, outcomes):
         stats.symbolic += 1
@@ -322,5 +328,5 @@ def answers_equivalent(a: str, b: str, *, grader: str = "default", timeout: floa
         if verdict is not None:
             return verdict[0]
         verdicts: list = [None]
-        _run_symbolic({key: [0]}, {key: task}, verdicts, timeout, None, False, stats)
+        _run_symbolic({key: [0]}, {key: task}, verdicts, timeout, None, stats)
         return verdicts[0][0]

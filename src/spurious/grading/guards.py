@@ -85,6 +85,8 @@ def symbolic_hazard(s: str) -> Optional[str]:
     if _nesting_depth(s) > MAX_NESTING:
         return f"brackets nested deeper than {MAX_NESTING}"
     t = s.replace("**", "^")
+    if re.search(r"\^\s*[0-9A-Za-z.]+\s*\^", t):
+        return "exponent tower"
     for m in re.finditer(r"\^", t):
         exponent = _group_after(t, m.end())
         if "^" in exponent or "\\uparrow" in exponent:

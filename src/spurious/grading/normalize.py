@@ -52,7 +52,7 @@ def _strip_wrapper(s: str) -> str:
 
 def clean_answer(s: str) -> str:
     """Remove presentation-only LaTeX from an extracted answer (see the module docstring)."""
-    s = s.strip()
+    s = s.strip().rstrip(".").strip()
     for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if len(s) >= len(left) + len(right) and s.startswith(left) and s.endswith(right):
             s = s[len(left):len(s) - len(right)].strip()

@@ -1,4 +1,4 @@
-"""The paper's official answer extraction and grading, reimplemented from the specification.
+r"""The paper's official answer extraction and grading, reimplemented from the specification.
 
 This module reproduces the *behaviour* described in ``paper.md`` §2.4 and §6 (a Qwen2.5-Math style parser
 followed by the PRM800K / Hendrycks-MATH ``grade_answer``), quirks included, so that rewards and accuracies
@@ -21,7 +21,7 @@ Documented quirks (``paper.md`` §6.4), all reproduced and tested:
 - **W2** ``"The answer is 18. So we are done."`` extracts ``18Sowedone``.
 - **W3** without any marker the last number in the text is the answer.
 - **W4** an empty label is matched by an empty extraction: ``official_grade_answer("", "")`` is True.
-- **W5** unreduced fractions, ``0.5`` vs ``50\\%``, ``3.14`` vs ``\\pi``, unordered lists are rejected.
+- **W5** unreduced fractions, ``0.5`` vs ``50\%``, ``3.14`` vs ``\pi``, unordered lists are rejected.
 - **W6** only the last box counts.
 
 Deliberate differences from the official code
@@ -32,8 +32,8 @@ Deliberate differences from the official code
   eventually answer).
 - The unit-word list and the number-word converter (the official code uses the ``word2number`` package) are
   reconstructions; they agree on every case in the specification, not necessarily on exotic inputs.
-- Regular expressions of the form ``\\text{.*?}$`` are evaluated with equivalent linear-time scans so that a
-  200 KB response cannot trigger quadratic backtracking.
+- Regular expressions that backtrack quadratically (``\text{.*?}$``, ``(\d+)\.0*$`` on long digit runs) are
+  replaced by equivalent linear-time scans or anchored patterns, so that a 200 KB response cannot stall.
 """
 
 from __future__ import annotations
@@ -150,7 +150,45 @@ _UNIT_WORDS_BASE = [
     "less", "Surface", "litre", "pi sq m", "s .", "metre", "meter", "inch",
 ]
 UNIT_WORDS = _UNIT_WORDS_BASE + [w + "s" for w in _UNIT_WORDS_BASE]
-_UNIT_PATTERNS = [re.compile(r"(^|\W)" + w + r"($|\W)") for w in UNIT_WORDS]
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"  # exactly the regex \w on str patterns
+
+
+def _unit_matches_at(s: str, q: int, unit: str) -> bool:
+    if q + len(unit) > len(s):
+        return False
+    return all(u == "." or u == c for u, c in zip(unit, s[q:q + len(unit)]))
+
+
+def strip_unit_word(s: str, unit: str) -> str:
+    r"""``re.sub(r"(^|\W)" + unit + r"($|\W)", r"\1\2", s)`` for a newline-free ``s``, in linear time.
+
+    ``unit`` may contain ``.`` wildcards (as upstream, where the words are used as regular expressions).
+    The regex consumes the non-word characters on both sides, so a match cannot reuse the right-hand
+    character of the previous one; this scan reproduces that exactly (checked against ``re`` in the tests).
+    """
+    prefix = unit.split(".", 1)[0]
+    n, width = len(s), len(unit)
+    out: list[str] = []
+    copied = pos = 0  # copied: s[:copied] is in out; pos: where the regex scan would resume
+    q = s.find(prefix, pos)
+    while q != -1:
+        end = q + width
+        if (_unit_matches_at(s, q, unit)
+                and ((q == 0 and pos == 0) or (q >= 1 and q - 1 >= pos and not _is_word(s[q - 1])))
+                and (end == n or not _is_word(s[end]))):
+            out.append(s[copied:q])
+            copied = end
+            pos = end + 1 if end < n else end
+            q = s.find(prefix, pos)
+        else:
+            q = s.find(prefix, q + 1)
+    if not out:
+        return s
+    out.append(s[copied:])
+    return "".join(out)
 
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -272,8 +310,8 @@ def official_normalize(string: str) -> str:
     if stripped and stripped != string:
         string = stripped
     for _ in range(2):  # unit words, twice (W1)
-        for pattern in _UNIT_PATTERNS:
-            candidate = pattern.sub(r"\1\2", string)
+        for unit in UNIT_WORDS:
+            candidate = strip_unit_word(string, unit)
             if candidate:
                 string = candidate
 
@@ -294,8 +332,9 @@ def official_normalize(string: str) -> str:
     string = _unwrap_command(string, "mbox", keep=False)
     if "j" in string and "i" not in string:
         string = string.replace("j", "i")
-    string = re.sub(r"(\d+)\.0*([^\d])", r"\1\2", string)
-    string = re.sub(r"(\d+)\.0*$", r"\1", string)
+    # "(?<!\d)" only anchors each digit run at its start: same matches as upstream, but linear, not quadratic
+    string = re.sub(r"(?<!\d)(\d+)\.0*([^\d])", r"\1\2", string)
+    string = re.sub(r"(?<!\d)(\d+)\.0*$", r"\1", string)
     if not string:
         return string
     if string[0] == ".":

@@ -1,0 +1,97 @@
+"""``spurious grade``: grade a JSONL file of responses against their answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def summary_path(output: Path) -> Path:
+    """``out.jsonl`` -> ``out.summary.json`` (also for ``.jsonl.gz``)."""
+    name = output.name
+    for suffix in (".jsonl.gz", ".jsonl", ".json"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return output.with_name(name + ".summary.json")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows with a string ``response`` and a string/number ``answer``; errors name file, line and field."""
+    from spurious.io import InputError, iter_jsonl
+
+    rows = []
+    for lineno, row in iter_jsonl(path, required=("response", "answer"),
+                                  types={"response": str, "answer": (str, int, float)}):
+        if row["response"] is None:
+            raise InputError(path, lineno, "is null", field="response")
+        if row["answer"] is None:
+            raise InputError(path, lineno, "is null", field="answer")
+        if isinstance(row["answer"], bool):
+            raise InputError(path, lineno, "expected str/int/float, got bool", field="answer")
+        rows.append(row)
+    return rows
+
+
+def grade_file(input_path: Path, output: Path, *, grader: str = "default", extract: Optional[str] = None,
+               timeout: float = 5.0, workers: Optional[int] = None, progress: bool = True) -> dict:
+    """Grade every row of ``input_path``; write graded rows to ``output`` and a summary next to it."""
+    from spurious.grading import grade_many, grader_stats, reset_grader_stats
+    from spurious.io import write_json, write_jsonl
+    from spurious.provenance import provenance
+
+    rows = read_rows(input_path)
+    reset_grader_stats()
+    t0 = time.perf_counter()
+    results = grade_many([r["response"] for r in rows], [str(r["answer"]) for r in rows], grader=grader,
+                         extract=extract, timeout=timeout, workers=workers, progress=progress)
+    seconds = time.perf_counter() - t0
+    graded = [{**row, "extracted": res.extracted, "correct": res.correct, "status": res.status}
+              for row, res in zip(rows, results)]
+    stats = grader_stats().as_dict()
+    n = len(rows)
+    summary = {
+        "input": str(input_path), "output": str(output), "items": n,
+        "accuracy": (sum(r.correct for r in results) / n) if n else None,
+        "by_status": stats["by_status"], "items_per_second": round(n / seconds, 2) if seconds > 0 else None,
+        "seconds": round(seconds, 3), "grader_stats": stats,
+        "provenance": provenance(grader=grader, extract=extract, timeout=timeout, workers=workers),
+    }
+    write_jsonl(output, graded)
+    write_json(summary_path(output), summary)
+    return summary
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("grade")
+    def grade_cmd(
+        input_path: Path = typer.Argument(..., metavar="INPUT.jsonl",
+                                          help="JSONL rows with at least 'response' and 'answer'."),
+        output: Path = typer.Option(..., "-o", "--output", help="Graded rows (input + extracted, correct, status)."),
+        grader: str = typer.Option("default", "--grader", help="default | official"),
+        extract: Optional[str] = typer.Option(None, "--extract",
+                                              help="boxed | official | r1 (default: the grader's own)"),
+        timeout: float = typer.Option(5.0, "--timeout", help="Hard wall-clock seconds per symbolic comparison."),
+        workers: Optional[int] = typer.Option(None, "--workers", help="Grading processes (default: CPU cores)."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ) -> None:
+        """Grade responses against answers; write OUT and OUT.summary.json (accuracy, statuses, items/s)."""
+        from spurious.grading import EXTRACT_MODES, GRADERS
+
+        if grader not in GRADERS:
+            raise typer.BadParameter(f"choose one of {', '.join(GRADERS)}", param_hint="--grader")
+        if extract is not None and extract not in EXTRACT_MODES:
+            raise typer.BadParameter(f"choose one of {', '.join(EXTRACT_MODES)}", param_hint="--extract")
+        if not timeout > 0:
+            raise typer.BadParameter("must be positive", param_hint="--timeout")
+        if workers is not None and workers < 1:
+            raise typer.BadParameter("must be at least 1", param_hint="--workers")
+        summary = grade_file(input_path, output, grader=grader, extract=extract, timeout=timeout,
+                             workers=workers, progress=progress)
+        brief = {k: summary[k] for k in ("items", "accuracy", "by_status", "items_per_second", "seconds")}
+        typer.echo(json.dumps({"summary": brief, "output": str(output),
+                               "summary_file": str(summary_path(output))}))

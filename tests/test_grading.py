@@ -1,0 +1,182 @@
+"""Extraction modes, the default grader's exact fast paths, math-verify fallback, batch API and counters."""
+
+import pytest
+
+from spurious.grading import (
+    GradeResult,
+    answers_equivalent,
+    canonical_answer,
+    extract_answer,
+    grade,
+    grade_many,
+    grader_stats,
+    reset_grader_stats,
+)
+from spurious.grading.normalize import clean_answer, fast_verdict, parse_number
+
+# --- extraction ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    (r"so \boxed{5}", "5"),
+    (r"\boxed{1} then \boxed{2}", "2"),  # the last box
+    (r"\boxed{\frac{1}{\sqrt{2}}}", r"\frac{1}{\sqrt{2}}"),  # nested braces
+    (r"\boxed{\{1, 2\}}", r"\{1, 2\}"),  # escaped braces are content
+    (r"$\boxed 5$", "5"),  # space form
+    (r"\boxed  {7}", "7"),
+    (r"\fbox{3}", "3"),
+    (r"\boxed{ 4 }", "4"),
+    (r"\boxed{}", None),  # empty box: no answer, not ""
+    (r"\boxed{ }", None),
+    (r"\boxed{5} and then \boxed{6", None),  # truncated last box: no answer (an earlier box is not used)
+    (r"\boxed", None),
+    (r"\boxedfoo{3}", None),  # not the \boxed command
+    ("no box, just 42", None),
+    ("", None),
+])
+def test_boxed_extraction(text, expected):
+    assert extract_answer(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<think>...</think> <answer>\\boxed{3} because</answer>", "3"),
+    ("<answer>first</answer> <answer> 12 </answer> trailing", "12"),
+    ("<answer>x = 4", "x = 4"),  # no closing tag: to the end
+    ("<answer>  </answer>", None),
+    ("no tags \\boxed{3}", None),
+])
+def test_r1_extraction(text, expected):
+    assert extract_answer(text, "r1") == expected
+
+
+def test_official_extraction_mode_maps_empty_to_none():
+    assert extract_answer("The answer is 7.", "official") == "7"
+    assert extract_answer("nothing here", "official") is None
+    assert extract_answer("value 3 then 4", "official") == "4"
+
+
+def test_unknown_mode_and_bad_type():
+    with pytest.raises(ValueError, match="unknown extraction mode"):
+        extract_answer("x", "nope")
+    with pytest.raises(TypeError):
+        extract_answer(None)  # type: ignore[arg-type]
+
+
+# --- fast exact paths ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gold, answer, expected", [
+    ("025", "25", True), ("070", "70", True), ("142.0", "142", True), (r"90^\circ", "90", True),
+    (r"\text{Evelyn}", "Evelyn", True), (r"11,\!880", "11880", True), ("1{,}000", "1000", True),
+    ("1,000", "1000", True), (r"\frac{1}{2}", "0.5", True), (r"\dfrac{1}{2}", r"\frac12", True),
+    ("-\\frac{3}{4}", "-0.75", True), ("3/4", "0.75", True), (r"50\%", "50", True), (r"50\%", "0.5", True),
+    ("x = 5", "5", True), ("5", r"y=5", True), (r"5 \text{ cm}", "5", True), (r"\$10", "10", True),
+    (r"\left( 3, 4 \right)", "(3,4)", True), ("(1,2)", "(2,1)", False), ("(1,2)", "[1,2]", False),
+    ("(1,2)", "(1,2,3)", False), ("26", "27", False), (r"\frac{1}{3}", "0.333", False),
+    (r"\frac{1}{3}", "0.333333", True), ("0.09071950", r"\frac{87}{959}", False), ("2", "4/2", True),
+    ("5", "5.", True), ("-0", "0", True),
+])
+def test_fast_verdict(gold, answer, expected):
+    assert fast_verdict(gold, answer) is expected
+
+
+@pytest.mark.parametrize("gold, answer", [(r"\sqrt{4}", "2"), ("x^2+2x+1", "(x+1)^2"), ("1,2", "2,1"),
+                                          (r"\pi", "3.14159")])
+def test_fast_path_defers_symbolic_cases(gold, answer):
+    assert fast_verdict(gold, answer) is None
+
+
+def test_clean_and_parse():
+    assert clean_answer(r"$\left( 1,\ 2 \right)$.") == "(1,2)"
+    assert clean_answer(r"\text{\textbf{B}}") == "B"
+    assert clean_answer(r"x = \frac{1}{2}") == r"\frac{1}{2}"
+    assert clean_answer(r"a = 1, b = 2") == "a=1,b=2"  # two equations: no prefix stripping
+    assert parse_number("1e5") is None
+    assert parse_number(r"\frac{1}{0}") is None
+    assert parse_number("7" * 1000) is None  # very long literals go to the guarded symbolic path
+
+
+def test_canonical_answer_buckets_equal_values():
+    assert canonical_answer("025") == canonical_answer("25.0") == canonical_answer(r"\frac{50}{2}") == "25"
+    assert canonical_answer("0.5") == canonical_answer(r"\dfrac{1}{2}") == canonical_answer("1/2") == "1/2"
+    assert canonical_answer(r"\left( 1, 0.5 \right)") == "(1,1/2)"
+    assert canonical_answer(r"\text{Evelyn}") == "Evelyn"
+    assert canonical_answer("x^2") != canonical_answer("x^3")
+
+
+# --- the default grader end to end ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("response, gold, correct", [
+    (r"\boxed{25}", "025", True),  # AIME zero padding
+    (r"\boxed{142}", "142.0", True),  # AMC float strings
+    (r"\boxed{90}", r"90^\circ", True),
+    (r"\boxed{\text{Evelyn}}", r"\text{Evelyn}", True),
+    (r"\boxed{(3, \pi/2)}", r"\left( 3, \frac{\pi}{2} \right)", True),  # via math-verify
+    (r"\boxed{2\sqrt{2}}", r"\sqrt{8}", True),
+    (r"\boxed{(x+1)^2}", "x^2+2x+1", True),
+    (r"\boxed{a+b}", "a+b", True),
+    (r"\boxed{3.14}", r"\pi", False),
+    (r"\boxed{(3, 1)}", r"\left( 3, \frac{\pi}{2} \right)", False),
+])
+def test_default_grader(response, gold, correct):
+    r = grade(response, gold)
+    assert isinstance(r, GradeResult)
+    assert r.status == "ok" and r.correct is correct
+
+
+def test_grade_many_statuses_order_and_stats():
+    reset_grader_stats()
+    responses = [r"\boxed{4}", "no answer", r"\boxed{\sqrt{16}}", r"\boxed{\sqrt{16}}", r"\boxed{9^{9^{9^9}}}"]
+    golds = ["4", "4", "4", "4", "4"]
+    out = grade_many(responses, golds, timeout=5)
+    assert [r.status for r in out] == ["ok", "no_answer", "ok", "ok", "error"]
+    assert [r.correct for r in out] == [True, False, True, True, False]
+    assert out[1].extracted is None
+    s = grader_stats()
+    assert s.items == 5 and s.correct == 3
+    assert s.by_status["ok"] == 3 and s.by_status["no_answer"] == 1 and s.by_status["error"] == 1
+    assert s.guarded == 1
+    assert s.symbolic + s.cache_hits >= 2 and s.cache_hits >= 1  # the duplicate pair is graded once
+    assert s.items_per_second > 0
+    assert set(s.as_dict()["by_status"]) == {"ok", "no_answer", "timeout", "error"}
+
+
+def test_cache_reuses_symbolic_verdicts():
+    grade(r"\boxed{\sqrt{9}}", "3")
+    before = grader_stats().cache_hits
+    assert grade(r"\boxed{\sqrt{9}}", "3").correct
+    assert grader_stats().cache_hits == before + 1
+
+
+def test_extract_override_and_official_grader_modes():
+    assert grade("<answer>\\boxed{5}</answer>", "5", extract="r1").correct
+    assert grade("The answer is 5", "5", extract="official").correct
+    assert grade("<answer>5</answer>", "5", grader="official", extract="r1").correct
+    assert grade(r"\boxed{x=5}", "5", grader="official", extract="boxed").correct
+
+
+def test_argument_errors():
+    with pytest.raises(ValueError, match="unknown grader"):
+        grade("x", "1", grader="nope")
+    with pytest.raises(ValueError, match="unknown extraction mode"):
+        grade("x", "1", extract="nope")
+    with pytest.raises(ValueError, match="timeout"):
+        grade("x", "1", timeout=0)
+    with pytest.raises(ValueError, match="2 responses but 1 gold"):
+        grade_many(["a", "b"], ["1"])
+    with pytest.raises(ValueError, match="workers"):
+        grade_many([r"\boxed{\sqrt{2}}"], ["1.41"], workers=0)
+
+
+def test_answers_equivalent():
+    assert answers_equivalent(r"\frac{1}{2}", "0.5")
+    assert answers_equivalent("x^2+2x+1", "(x+1)^2")
+    assert not answers_equivalent("3", "4")
+    assert answers_equivalent("a+b", "a+b", grader="official")
+    assert not answers_equivalent("2", "4/2", grader="official")  # W5
+    assert answers_equivalent("2", "4/2")
+
+
+def test_empty_batch():
+    assert grade_many([], []) == []

@@ -1,0 +1,142 @@
+"""Hostile inputs: every item is answered within timeout + 1 s, memory stays bounded, nothing crashes or stalls.
+
+The bound "within timeout + 1 s" is a correctness property of the hard per-item deadline, not a speed claim.
+"""
+
+import os
+import random
+import resource
+import threading
+import time
+
+import pytest
+
+import spurious.grading.grader as grader_module
+from spurious.grading import grade, grade_many, grader_stats
+from spurious.grading.guards import symbolic_hazard
+from spurious.grading.pool import WorkerPool
+
+TIMEOUT = 2.0
+BOUND = TIMEOUT + 1.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_pool():
+    """Start the worker pool once, so that process start-up is not charged to the first hostile input."""
+    grade(r"\boxed{\sqrt{4}}", "2", timeout=60)
+
+
+def _junk(n: int, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    return bytes(rng.randrange(256) for _ in range(n)).decode("latin-1")
+
+
+HOSTILE = {
+    "exponent tower": r"9^{9^{9^{9}}}",
+    "factorial of a power": r"10^{9}!",
+    "huge factorial": "1000000000!",
+    "huge power": r"2^{100000000}",
+    "nested braces": "{" * 3000 + "1" + "}" * 3000,
+    "nested parentheses": "(" * 5000 + "1" + ")" * 5000,
+    "nested fractions": r"\frac{1}{" * 300 + "2" + "}" * 300,
+    "long sum": "+".join(["x"] * 5000),
+    "binary junk": _junk(2000),
+}
+
+
+@pytest.mark.parametrize("grader", ["default", "official"])
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_answers_are_bounded(name, grader):
+    bad = HOSTILE[name]
+    for response, gold in ((r"\boxed{" + bad + "}", "5"), (r"\boxed{5}", bad), (r"\boxed{" + bad + "}", "x")):
+        t0 = time.monotonic()
+        r = grade(response, gold, grader=grader, timeout=TIMEOUT)
+        assert time.monotonic() - t0 < BOUND, (name, grader, response[:40], gold[:40])
+        assert not r.correct
+        assert r.status in ("ok", "no_answer", "timeout", "error")
+
+
+@pytest.mark.parametrize("grader", ["default", "official"])
+def test_hostile_responses_are_bounded(grader):
+    rng = random.Random(1)
+    words = ["the", "sum", "is", "x", "{", "}", "(", ")", r"\frac", "12", "$", "boxed", "\\text{", "answer"]
+    responses = {
+        "200 KB prose, box at the end": " ".join(rng.choice(words[:4]) for _ in range(50_000)) + r" \boxed{7}",
+        "200 KB of LaTeX tokens": " ".join(rng.choice(words) for _ in range(40_000)),
+        "200 KB of digits": "7" * 200_000,
+        "200 KB of boxes": r"\boxed{1}" * 22_000,
+        "200 KB of \\text{": "\\text{" * 35_000 + "}",
+        "unbalanced braces": r"\boxed{" + "{" * 100_000,
+        "binary junk": _junk(200_000, seed=2),
+        "empty": "",
+    }
+    for name, response in responses.items():
+        t0 = time.monotonic()
+        r = grade(response, "7", grader=grader, timeout=TIMEOUT)
+        assert time.monotonic() - t0 < BOUND, (name, grader)
+        assert r.status in ("ok", "no_answer", "timeout", "error")
+    assert grade(responses["200 KB prose, box at the end"], "7").correct
+    assert grade(responses["unbalanced braces"], "7").status == "no_answer"
+
+
+def test_guards_catch_the_classic_cases_cheaply():
+    for name, bad in HOSTILE.items():
+        assert symbolic_hazard(bad) is not None, name
+    for fine in [r"\frac{1}{2}", r"2^{10}", "5!", "(3)!", r"2^{3}!", r"10^{3}!", r"x^2+2x+1", r"\sqrt{8}", r"e^{i\pi}"]:
+        assert symbolic_hazard(fine) is None, fine
+    for bad in [r"10^{4}!", "1001!", r"2^{10001}", "x^{y^{z}}", "x**y**z", "a" * 1001, "1\x00"]:
+        assert symbolic_hazard(bad) is not None, bad
+
+
+def test_unguarded_hang_is_killed_at_the_deadline(monkeypatch):
+    """Without the guards, math-verify hangs on an exponent tower; the parent kills the worker at the deadline."""
+    monkeypatch.setattr(grader_module, "symbolic_hazard", lambda s: None)
+    before = grader_stats()
+    t0 = time.monotonic()
+    out = grade_many([r"\boxed{9^{9^{9^{9}}}}", r"\boxed{\sqrt{25}}"], ["7", "5"], timeout=1.0)
+    assert time.monotonic() - t0 < 2.0 + 1.0  # two items on up to two workers, each bounded by 1 s (+ slack)
+    assert out[0].status == "timeout" and not out[0].correct
+    assert out[1].status == "ok" and out[1].correct  # the batch is not stalled by the hung item
+    after = grader_stats()
+    assert after.timeouts == before.timeouts + 1 and after.worker_restarts >= before.worker_restarts + 1
+    # the timeout verdict is cached: asking again costs nothing
+    t0 = time.monotonic()
+    assert grade(r"\boxed{9^{9^{9^{9}}}}", "7", timeout=1.0).status == "timeout"
+    assert time.monotonic() - t0 < 0.5
+
+
+def test_official_sympy_without_timeout_upstream_is_bounded_here():
+    t0 = time.monotonic()
+    r = grade(r"\boxed{1000000000!}", "x", grader="official", timeout=1.0)
+    assert time.monotonic() - t0 < 2.0
+    assert r.status in ("timeout", "error") and not r.correct
+
+
+def test_pool_deadline_and_crash_recovery():
+    with WorkerPool(2) as pool:
+        pool.warm()
+        t0 = time.monotonic()
+        out = pool.run([("sleep", (10,)), ("sleep", (0.01,)), ("sleep", (0.01,))], timeout=0.5)
+        assert time.monotonic() - t0 < 1.5
+        assert [r.status for r in out] == ["timeout", "ok", "ok"]
+        assert pool.counters.timeouts == 1 and pool.counters.restarts == 1
+
+        def kill_busy_worker():
+            time.sleep(0.5)
+            for w in pool._workers:
+                if w.task is not None:
+                    os.kill(w.proc.pid, 9)
+
+        killer = threading.Thread(target=kill_busy_worker)
+        killer.start()
+        out = pool.run([("sleep", (20,))], timeout=30)
+        killer.join()
+        assert out[0].status == "error" and "died" in out[0].value
+        assert pool.run([("math_verify", ("2", r"\sqrt{4}"))], timeout=30)[0].value is True  # still works
+
+
+def test_memory_stays_bounded():
+    """The parent and every (reaped) worker stayed under 1 GB peak resident memory during these tests."""
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert self_kb < 1024 * 1024 and children_kb < 1024 * 1024
