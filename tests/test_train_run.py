@@ -171,6 +171,13 @@ def test_presets_resolve_to_the_paper_schedule():
     assert s["steps_per_generation"] == 8 * s["gradient_accumulation_steps"]
     assert (paper.eps_low, paper.eps_high, paper.beta, paper.learning_rate) == (0.2, 0.2, 0.0, 5e-7)
     assert Path(paper.deepspeed).exists()
+    from spurious.rl.run import grpo_config
+
+    args = grpo_config(paper.replace(deepspeed=None, bf16=False), 8)  # deepspeed is not installable on CPU
+    assert (args.per_device_train_batch_size, args.gradient_accumulation_steps, args.steps_per_generation,
+            args.num_iterations) == (4, 4, 32, 1)
+    assert args.use_vllm and args.vllm_importance_sampling_correction is False
+    assert (args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.max_grad_norm) == (0.9, 0.95, 1e-8, 1.0)
     for name in ("paper-1.5b", "smollm2-cpu", "tiny-cpu"):
         build_config(name).validate()
 
