@@ -68,6 +68,13 @@ def test_report_is_self_contained_and_escaped(tmp_path):
     assert not list(out.parent.glob(".r.html.*"))  # atomic write left no temporary file
 
 
+def test_percent_columns_never_show_negative_zero():
+    from spurious.report import render_report
+
+    text = render_report("t", [Section("s", [Table([{"C %": -0.0}, {"C %": -1e-9}, {"C %": -0.06}])])])
+    assert ">-0.0<" not in text and text.count(">0.0<") == 2 and ">-0.1<" in text
+
+
 def test_report_rejects_bad_blocks(tmp_path):
     with pytest.raises(ValueError, match="verdict must be one of"):
         Verdict("c", "maybe")

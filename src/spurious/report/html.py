@@ -140,7 +140,7 @@ def _cell(col: str, v: Any, formats: dict) -> str:
     if fmt is not None and v is not None and not (isinstance(v, float) and math.isnan(v)):
         text = fmt(v) if callable(fmt) else fmt.format(v)
     elif col.endswith("%") and isinstance(v, float) and math.isfinite(v):
-        text = f"{v:.1f}"
+        text = f"{v + 0.0:.1f}".replace("-0.0", "0.0") if abs(v) < 0.05 else f"{v:.1f}"
     else:
         text = format_value(v)
     return html.escape(text)
@@ -324,7 +324,7 @@ margin:0 auto;padding:24px 28px 60px;background:#fff}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;border-bottom:2px solid #e4e7eb;padding-bottom:4px;margin-top:36px}
 h3{font-size:16px;margin-top:22px}h4{margin:8px 0}.sub{color:#5b6570;margin:0 0 14px}
 nav{background:#f6f8fa;border:1px solid #e4e7eb;border-radius:6px;padding:8px 14px;margin:14px 0}
-nav a{color:#1f5fa8;text-decoration:none;margin-right:16px;white-space:nowrap}
+nav a{display:inline-block;color:#1f5fa8;text-decoration:none;margin-right:16px;white-space:nowrap}
 .tbl{overflow-x:auto;margin:12px 0}table{border-collapse:collapse;font-size:13.5px}
 caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0;color:#333}
 th,td{border:1px solid #d9dee3;padding:4px 9px;vertical-align:top}th{background:#f1f4f7;text-align:left}
@@ -349,7 +349,7 @@ def render_report(title: str, sections: Sequence[Section | tuple[str, list]], su
     body = []
     for i, s in enumerate(secs, 1):
         body.append(f'<section id="sec-{i}"><h2>{html.escape(s.title)}</h2>\n{_render_blocks(s.blocks)}</section>')
-    nav = "".join(f'<a href="#sec-{i}">{html.escape(s.title)}</a>' for i, s in enumerate(secs, 1))
+    nav = " ".join(f'<a href="#sec-{i}">{html.escape(s.title)}</a>' for i, s in enumerate(secs, 1))
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     sub = f'<p class="sub">{html.escape(subtitle)}</p>' if subtitle else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
