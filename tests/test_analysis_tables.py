@@ -71,7 +71,8 @@ def test_smoothing_skips_missing_values():
 # ---------------- Table 1 ----------------
 
 def test_strategy_row_by_hand():
-    samples = [S(1, True, True), S(2, False, True), S(3, True, True), S(4, False, False), S(5, True, False, fenced=True)]
+    samples = [S(1, True, True), S(2, False, True), S(3, True, True), S(4, False, False),
+               S(5, True, False, fenced=True)]
     row = strategy_row(samples, "python")
     assert (row.n, row.n_code) == (5, 3)
     assert row.code_frequency == pytest.approx(0.6)

@@ -31,7 +31,8 @@ def _png(tmp_path: Path) -> Path:
 def test_external_references_finds_real_references_only():
     page = ('<link rel="stylesheet" href="https://cdn.example/x.css"><img src="//cdn.example/a.png">'
             '<a href="#sec-1">in page</a><img src="data:image/png;base64,AAAA"><p>src=http://text.only</p>'
-            '<div style="background:url(http://x.example/b.png)"></div><style>@import "https://y.example/c.css";</style>')
+            '<div style="background:url(http://x.example/b.png)"></div>'
+            '<style>@import "https://y.example/c.css";</style>')
     assert external_references(page) == ["https://cdn.example/x.css", "//cdn.example/a.png",
                                           "http://x.example/b.png", "https://y.example/c.css"]
 

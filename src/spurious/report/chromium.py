@@ -109,7 +109,8 @@ def _describe(ev: dict) -> tuple[str, str] | None:
         return "error", f"uncaught: {d.get('exception', {}).get('description') or d.get('text')}"
     if method == "Log.entryAdded":
         e = p.get("entry", {})
-        return ("error" if e.get("level") == "error" else "console", f"log.{e.get('level')}: {e.get('text')} {e.get('url', '')}")
+        kind = "error" if e.get("level") == "error" else "console"
+        return kind, f"log.{e.get('level')}: {e.get('text')} {e.get('url', '')}"
     if method == "Network.requestWillBeSent":
         return "request", p.get("request", {}).get("url", "")
     return None
