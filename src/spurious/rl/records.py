@@ -71,8 +71,8 @@ class RunRecorder:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
             TimeRemainingColumn
 
-        self._progress = Progress(TextColumn("[bold]phase"), MofNCompleteColumn(), BarColumn(),
-                                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        self._progress = Progress(TextColumn("[bold]phase"), MofNCompleteColumn(), BarColumn(bar_width=20),
+                                  TimeElapsedColumn(), TimeRemainingColumn(),
                                   TextColumn("{task.fields[figures]}"), transient=False)
         self._progress.start()
         self._task = self._progress.add_task("train", total=self.total_phases, completed=completed_phases,
@@ -84,10 +84,10 @@ class RunRecorder:
         def f(key, fmt="{:.3f}"):
             v = phase_record.get(key)
             return "-" if v is None else fmt.format(v)
-        figures = (f"reward {f('reward/mean')}  acc {f('accuracy')}  code {f('code_frequency')}  "
-                   f"clip lo/hi {f('clip/low_frac', '{:.4f}')}/{f('clip/high_frac', '{:.4f}')}  "
-                   f"pi_bar {f('pi_bar')}  len {f('response_length/mean', '{:.0f}')}  "
-                   f"{f('time/phase', '{:.1f}')}s")
+        figures = (f"R {f('reward/mean', '{:.2f}')} acc {f('accuracy', '{:.2f}')} "
+                   f"code {f('code_frequency', '{:.2f}')} clip {f('clip/low_frac', '{:.3f}')}/"
+                   f"{f('clip/high_frac', '{:.3f}')} pi {f('pi_bar', '{:.2f}')} "
+                   f"len {f('response_length/mean', '{:.0f}')}")
         self._progress.update(self._task, completed=phase_record["phase"] + 1, figures=figures)
 
     def stop(self) -> None:

@@ -202,7 +202,7 @@ def grpo_config(config: TrainConfig, n_processes: int):
         disable_tqdm=True,
         remove_unused_columns=False,
         bf16=config.bf16,
-        gradient_checkpointing=config.gradient_checkpointing,
+        activation_checkpointing=config.gradient_checkpointing,
         use_cpu=not torch.cuda.is_available(),
         use_vllm=config.use_vllm,
         log_completions=False,
