@@ -145,3 +145,10 @@ def test_step_and_phase_lines_are_not_mixed():
     assert acc.step_key == "phase" and acc.steps == [0.0] and acc.values == [0.5]
     assert extract_curve(r, "clip/low_frac/off_policy").values == [0.4]
     assert clip_bucket_keys([r]) == ["clip/low_frac/p>thr"]
+
+
+def test_group_without_shared_steps_is_drawn_seed_by_seed(tmp_path):
+    runs = [run("a-seed0", [{"phase": 0, "accuracy": 0.1}, {"phase": 1, "accuracy": 0.2}], "a"),
+            run("a-seed1", [{"phase": 5, "accuracy": 0.3}, {"phase": 6, "accuracy": 0.4}], "a")]
+    png = plot_quantity(runs, ["accuracy"], "t", "acc", tmp_path / "acc.png")
+    assert png is not None and png.read_bytes().startswith(PNG)

@@ -83,11 +83,21 @@ def plot_series(runs: Sequence[RunLog], series: Sequence[tuple[str, Callable[[Ru
             curves = [c for c in (get(r) for r in members) if c is not None]
             if not curves:
                 continue
+            if not set.intersection(*(set(c.steps) for c in curves)):  # no common step: draw seeds one by one
+                singles_here = [r for r in members if get(r) is not None]
+                for run in singles_here:
+                    curve, color = get(run), next_color()
+                    ax.plot(curve.steps, curve.values, "--", color=color, alpha=0.35, linewidth=1)
+                    ax.plot(curve.steps, curve.smoothed(window), "-", color=color, linewidth=1.8,
+                            label=f"{run.name}{suffix}")
+                    xlabels.add(curve.step_key)
+                    drawn += 1
+                continue
             band = seed_band(curves, group, window, level)
             color = next_color()
             ax.plot(band.steps, band.mean_raw, "--", color=color, alpha=0.35, linewidth=1)
-            ax.plot(band.steps, band.mean, "-", color=color, linewidth=1.8,
-                    label=f"{group}{suffix} (mean of {band.n} seeds)")
+            seeds = f"mean of {band.n} seeds" if band.n > 1 else "1 seed"
+            ax.plot(band.steps, band.mean, "-", color=color, linewidth=1.8, label=f"{group}{suffix} ({seeds})")
             if band.n > 1:
                 ax.fill_between(band.steps, band.low, band.high, color=color, alpha=0.18, linewidth=0)
             xlabels.add(curves[0].step_key)

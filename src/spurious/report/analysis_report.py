@@ -250,6 +250,8 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         sections.append(Section("Gains over the baseline", bar_blocks))
     elif evals and base_ev is None:
         result.notes.append("no --baseline: Table 2 and gain bars need a step-0 evaluation")
+    elif base_ev is not None and not evals:
+        result.notes.append("--baseline given but no other evaluation folder: nothing to compare it with")
 
     # ---- transitions within runs (their own evaluated checkpoints)
     pairs = []
