@@ -10,6 +10,7 @@ instead of exhausting the machine.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -39,11 +40,19 @@ def cap_math_verify_logging(level: int = logging.ERROR) -> None:
             lg.addFilter(TruncatingFilter())
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_gold(gold: str) -> tuple:
+    """Parsed gold answers are reused: a batch usually grades many responses against each gold."""
+    from math_verify import parse
+
+    return tuple(parse("$" + gold + "$", parsing_timeout=None))
+
+
 def math_verify_equal(gold: str, answer: str) -> bool:
     """math-verify's verdict, gold first (``"$" + gold + "$"``), without its signal-based timeouts."""
     from math_verify import parse, verify
 
-    gold_parsed = parse("$" + gold + "$", parsing_timeout=None)
+    gold_parsed = list(_parse_gold(gold))
     answer_parsed = parse(answer if "$" in answer else "$" + answer + "$", parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
@@ -85,10 +94,11 @@ def serve(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     inbox, outbox = Connection(0, writable=False), Connection(out_fd, readable=False)
 
-    import math_verify  # noqa: F401 - warm imports before announcing readiness
-    import sympy  # noqa: F401
-
     cap_math_verify_logging()
+    # Warm up before announcing readiness: the first LaTeX parse builds ANTLR's tables (about a second), which
+    # must not be charged to the first task's deadline.
+    math_verify_equal(r"\frac{1}{2}", r"\sqrt{x}+0.5")
+    official_sympy_equal([("x^2+2x+1", "(x+1)^2")])
     outbox.send(("ready", os.getpid(), None))
     while True:
         try:

@@ -1,4 +1,4 @@
-"""Grading: extracted answer vs gold label, fast exact paths first, SymPy only in a deadline-bounded pool.
+r"""Grading: extracted answer vs gold label, fast exact paths first, SymPy only in a deadline-bounded pool.
 
 Two graders:
 
@@ -15,6 +15,18 @@ Every result has a status: ``"ok"`` (decided), ``"no_answer"`` (nothing extracte
 step passed its deadline; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
 or a crashed worker). Only ``"ok"`` (and, for the official grader, the W4 case of ``"no_answer"``) can be
 correct. Symbolic verdicts, timeouts included, are cached by ``(grader, gold, extracted)``.
+
+Where the default and official graders disagree (examples and reasons in ``docs/grading.md``):
+
+- official wrong, default right: unit letters deleted (W1: ``a+b``, ``1 \pm \sqrt{19}``); unreduced fractions
+  (W5: ``4/2`` vs ``2``); a non-integer form of an integer label (``\sqrt{4}`` vs ``2``, SymPy never asked);
+  percentages read as ``p/100`` (``0.5`` vs ``50\%``); unordered bare lists (``2,1`` vs ``1,2``); decimals that
+  round to the label at 6 places (``0.333333`` vs ``1/3``); expressions SymPy is refused for (more than two
+  letters, multi-digit/chained exponents: ``(x^5)^2`` vs ``x^{10}``);
+- official rewards, default does not: an answer-less response against an empty label (W4); unboxed answers
+  through the "answer is" / last-number fallbacks (W3); an unclosed last box;
+- official extracts junk where default finds no answer: ``The answer is 18. So we are done.`` (W2);
+- pathological inputs: default refuses them up front (``error``); official refuses SymPy or times out here.
 """
 
 from __future__ import annotations
