@@ -180,3 +180,32 @@ def test_answers_equivalent():
 
 def test_empty_batch():
     assert grade_many([], []) == []
+
+
+def test_answers_equivalent_official_takes_answers_as_extracted():
+    assert not answers_equivalent("a+b", "+b", grader="official")  # "+b" is what W1 extraction leaves
+    assert answers_equivalent(r"\frac{1}{2}", "0.5", grader="official")
+    assert answers_equivalent("0.5", r"\frac{1}{2}", grader="official")  # symmetric
+
+
+def test_grading_from_a_thread_and_after_fork():
+    """Works off the main thread (no signal.alarm), and a forked child starts its own workers."""
+    import os
+    import threading
+
+    out = []
+    t = threading.Thread(target=lambda: out.append(grade(r"\boxed{\sqrt{36}}", "6")))
+    t.start()
+    t.join()
+    assert out[0].correct and out[0].status == "ok"
+
+    pid = os.fork()
+    if pid == 0:  # child: must never touch (or kill) the parent's workers
+        ok = False
+        try:
+            ok = grade(r"\boxed{\sqrt{49}}", "7", timeout=60).correct
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert grade(r"\boxed{\sqrt{64}}", "8").correct  # the parent's pool survived the child's exit

@@ -154,6 +154,8 @@ def _pool(workers: Optional[int]) -> WorkerPool:
     size = default_worker_count() if workers is None else workers
     if size < 1:
         raise ValueError(f"workers must be at least 1, got {size}")
+    if _POOL is not None and not _POOL.owned_here:
+        _POOL = None  # inherited through fork: the workers belong to the parent process; leave them alone
     if _POOL is None or _POOL.size != size or not _POOL.alive:
         if _POOL is not None:
             _POOL.close()
@@ -320,23 +322,23 @@ def grade(response: str, gold: str, *, grader: str = "default", extract: Optiona
 
 
 def answers_equivalent(a: str, b: str, *, grader: str = "default", timeout: float = 5.0) -> bool:
-    """Whether two *already extracted* answers are equivalent (``a`` plays the gold; for majority voting).
+    """Whether two *already extracted* answers are equivalent (for majority voting and label checks).
 
-    With the official grader ``b`` is normalised like an extracted answer first, so the verdict equals what
-    the official reward would give a response whose extraction is ``b`` against label ``a``.
+    ``a`` plays the gold (math-verify is asymmetric: gold first). Neither side is extracted or normalised again:
+    with the official grader pass answers as ``official_extract`` returns them; the official comparison
+    (``official_grade_answer``) is symmetric, so the order does not matter there.
     """
     _check_args(grader, None, timeout)
     if a == b:
         return True
-    b_seen = official_normalize(b) if grader == "official" else b
     with _LOCK:
         stats = _STATS
-        key = (grader, a, b_seen)
+        key = (grader, a, b)
         hit = _cache_get(key)
         if hit is not None:
             stats.cache_hits += 1
             return hit[0]
-        verdict, task = _decide(b_seen if b_seen.strip() else None, a, grader, stats)
+        verdict, task = _decide(b if b.strip() else None, a, grader, stats)
         if verdict is not None:
             return verdict[0]
         verdicts: list = [None]

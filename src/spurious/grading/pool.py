@@ -72,6 +72,7 @@ class WorkerPool:
             raise ValueError(f"a worker pool needs at least 1 worker, got {size}")
         self.size, self.memory_mb, self.startup_timeout = size, memory_mb, startup_timeout
         self.counters = PoolCounters()
+        self._owner_pid = os.getpid()
         self._workers: list[_Worker] = [self._spawn() for _ in range(size)]
         self._closed = False
 
@@ -110,11 +111,18 @@ class WorkerPool:
         self._workers[self._workers.index(w)] = self._spawn()
         self.counters.restarts += 1
 
+    @property
+    def owned_here(self) -> bool:
+        """False in a process forked from the one that started the workers (they are not ours to use)."""
+        return os.getpid() == self._owner_pid
+
     def close(self) -> None:
-        """Stop every worker (idempotent)."""
+        """Stop every worker (idempotent; a forked child never kills its parent's workers)."""
         if self._closed:
             return
         self._closed = True
+        if not self.owned_here:
+            return
         for w in self._workers:
             self._kill(w)
 
@@ -133,8 +141,8 @@ class WorkerPool:
             on_result: Optional[Callable[[int, TaskResult], None]] = None) -> list[TaskResult]:
         """Run ``(kind, args)`` tasks (see ``_worker.HANDLERS``); each gets ``timeout`` seconds of wall clock
         from the moment it is handed to an idle worker. Results come back in task order."""
-        if self._closed:
-            raise RuntimeError("the worker pool is closed")
+        if self._closed or not self.owned_here:
+            raise RuntimeError("the worker pool is closed or belongs to another process")
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         results: list[Optional[TaskResult]] = [None] * len(tasks)
