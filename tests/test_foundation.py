@@ -54,3 +54,15 @@ def test_code_reasoning_rules():
 def test_provenance_has_versions():
     p = provenance(seed=3)
     assert p["seed"] == 3 and "torch" in p["versions"] and "git_commit" in p
+
+
+def test_atomic_write_respects_umask(tmp_path):
+    import os
+
+    p = tmp_path / "r.json"
+    old = os.umask(0o022)
+    try:
+        write_jsonl(p, [{"a": 1}])
+    finally:
+        os.umask(old)
+    assert (p.stat().st_mode & 0o777) == 0o644

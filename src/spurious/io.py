@@ -97,11 +97,18 @@ def atomic_open(path: str | os.PathLike, mode: str = "w"):
             fh = open(tmp, mode, encoding=None if "b" in mode else "utf-8")
         with fh:
             yield fh
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files owner-only; results should be readable
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
