@@ -3,7 +3,8 @@
 From every MATH-500 gold answer we build responses whose correctness is known by construction:
 
 * equivalent: ``\\boxed{gold}``, ``\\frac``<->``\\dfrac``, the decimal form of a terminating fraction,
-  ``x = gold``, ``gold.0`` and ``{,}`` thousands separators for integers, ``\\left( ... \\right)`` tuples;
+  ``x = gold``, ``gold.0`` and ``{,}`` thousands separators for integers, ``\\left( ... \\right)`` tuples,
+  ``0 + expression`` for symbolic golds (these need math-verify);
 * not equivalent: ``gold + 1`` for integers, ``\\frac{a+1}{b}`` for fractions, swapped tuples, ``gold + 1``
   appended to other expressions.
 
@@ -79,6 +80,7 @@ def build_variants(gold: str) -> list[tuple[str, bool, str]]:
             out.append((f"\\left( {x.strip()}, {y.strip()} \\right)", True, "\\left( tuple \\right)"))
     elif not _INT.fullmatch(g) and not m and "\\text" not in g and "," not in g and "=" not in g:
         out.append((g + " + 1", False, "expression+1"))
+        out.append(("0 + " + g, True, "0 + expression"))
     return out
 
 

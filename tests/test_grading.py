@@ -209,3 +209,20 @@ def test_grading_from_a_thread_and_after_fork():
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
     assert grade(r"\boxed{\sqrt{64}}", "8").correct  # the parent's pool survived the child's exit
+
+
+def test_benchmark_answer_formats_from_the_project_data(shared_data):
+    """AIME answers are zero-padded ("025"), AMC answers float strings ("142.0"): a plain integer box matches."""
+    import json
+
+    golds = []
+    for name in ("aime24", "aime25", "amc23"):
+        with open(shared_data / f"{name}.jsonl", encoding="utf-8") as fh:
+            golds += [json.loads(line)["answer"] for line in fh if line.strip()]
+    responses = [rf"The answer is $\boxed{{{int(float(g))}}}$." for g in golds]
+    assert any(g.startswith("0") for g in golds) and any(g.endswith(".0") for g in golds)
+    for grader in ("default", "official"):
+        results = grade_many(responses, golds, grader=grader)
+        assert all(r.correct for r in results), grader
+        wrong = grade_many([rf"\boxed{{{int(float(g)) + 1}}}" for g in golds], golds, grader=grader)
+        assert not any(r.correct for r in wrong), grader
