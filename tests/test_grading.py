@@ -151,6 +151,9 @@ def test_cache_reuses_symbolic_verdicts():
 
 def test_extract_override_and_official_grader_modes():
     assert grade("<answer>\\boxed{5}</answer>", "5", extract="r1").correct
+    r = grade("<answer>The answer is 5 apples</answer>", "5", extract="r1")  # unboxed prose: math-verify searches it
+    assert r.correct and r.extracted == "The answer is 5 apples"
+    assert not grade("<answer>The answer is 6 apples</answer>", "5", extract="r1").correct
     assert grade("The answer is 5", "5", extract="official").correct
     assert grade("<answer>5</answer>", "5", grader="official", extract="r1").correct
     assert grade(r"\boxed{x=5}", "5", grader="official", extract="boxed").correct

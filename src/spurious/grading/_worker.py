@@ -48,12 +48,16 @@ def _parse_gold(gold: str) -> tuple:
     return tuple(parse("$" + gold + "$", parsing_timeout=None))
 
 
-def math_verify_equal(gold: str, answer: str) -> bool:
-    """math-verify's verdict, gold first (``"$" + gold + "$"``), without its signal-based timeouts."""
+def math_verify_equal(gold: str, answer: str, raw: bool = False) -> bool:
+    """math-verify's verdict, gold first (``"$" + gold + "$"``), without its signal-based timeouts.
+
+    ``answer`` is parsed as math (wrapped in ``$...$``) unless ``raw``: then it is prose that math-verify searches
+    for its last expression, as it does with a whole response.
+    """
     from math_verify import parse, verify
 
     gold_parsed = list(_parse_gold(gold))
-    answer_parsed = parse(answer if "$" in answer else "$" + answer + "$", parsing_timeout=None)
+    answer_parsed = parse(answer if raw or "$" in answer else "$" + answer + "$", parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
     return bool(verify(gold_parsed, answer_parsed, timeout_seconds=None))

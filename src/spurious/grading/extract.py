@@ -22,7 +22,7 @@ from typing import Optional
 
 from spurious.grading.official import official_extract
 
-__all__ = ["extract_answer", "last_boxed", "EXTRACT_MODES"]
+__all__ = ["extract_answer", "last_boxed", "r1_answer", "EXTRACT_MODES"]
 
 EXTRACT_MODES = ("boxed", "r1", "official")
 
@@ -71,19 +71,20 @@ def last_boxed(text: str) -> Optional[str]:
     return content or None
 
 
-def _r1_answer(text: str) -> Optional[str]:
+def r1_answer(text: str) -> tuple[Optional[str], bool]:
+    """The ``"r1"`` answer and whether it came from a box (False: it is the raw text between the tags)."""
     k = text.rfind("<answer>")
     if k == -1:
-        return None
+        return None, False
     inner = text[k + len("<answer>"):]
     end = inner.find("</answer>")
     if end != -1:
         inner = inner[:end]
     boxed = last_boxed(inner)
     if boxed is not None:
-        return boxed
+        return boxed, True
     inner = inner.strip()
-    return inner or None
+    return (inner or None), False
 
 
 def extract_answer(text: str, mode: str = "boxed") -> Optional[str]:
@@ -93,7 +94,7 @@ def extract_answer(text: str, mode: str = "boxed") -> Optional[str]:
     if mode == "boxed":
         return last_boxed(text)
     if mode == "r1":
-        return _r1_answer(text)
+        return r1_answer(text)[0]
     if mode == "official":
         return official_extract(text) or None
     raise ValueError(f"unknown extraction mode {mode!r}; choose one of {', '.join(EXTRACT_MODES)}")

@@ -39,7 +39,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional, Sequence
 
-from spurious.grading.extract import EXTRACT_MODES, extract_answer
+from spurious.grading.extract import EXTRACT_MODES, extract_answer, r1_answer
 from spurious.grading.guards import symbolic_hazard
 from spurious.grading.normalize import fast_verdict
 from spurious.grading.official import (
@@ -116,7 +116,7 @@ class GraderStats:
 
 _LOCK = threading.RLock()
 _STATS = GraderStats()
-_CACHE: "OrderedDict[tuple[str, str, str], tuple[bool, str]]" = OrderedDict()
+_CACHE: "OrderedDict[tuple, tuple[bool, str]]" = OrderedDict()  # (grader, gold, extracted, raw) -> verdict
 _POOL: Optional[WorkerPool] = None
 
 
@@ -174,32 +174,36 @@ def _check_args(grader: str, extract: Optional[str], timeout: float) -> str:
     return mode
 
 
-def _extract_for(response: str, grader: str, mode: str) -> Optional[str]:
-    """The extracted answer as the chosen grader sees it (official: normalised by ``official_normalize``)."""
+def _extract_for(response: str, grader: str, mode: str) -> tuple[Optional[str], bool]:
+    """The extracted answer as the chosen grader sees it (official: normalised by ``official_normalize``),
+    and whether it is raw prose (an unboxed ``r1`` answer, which math-verify must search rather than parse)."""
     if not isinstance(response, str):
         raise TypeError(f"response must be a str, got {type(response).__name__}")
     if grader == "default":
-        return extract_answer(response, mode)
+        if mode == "r1":
+            answer, boxed = r1_answer(response)
+            return answer, answer is not None and not boxed
+        return extract_answer(response, mode), False
     if mode in ("official", "r1"):
-        return official_extract(response, r1_style=(mode == "r1")) or None
+        return official_extract(response, r1_style=(mode == "r1")) or None, False
     boxed = extract_answer(response, mode)
-    return (official_normalize(boxed) or None) if boxed is not None else None
+    return ((official_normalize(boxed) or None) if boxed is not None else None), False
 
 
-def _cache_get(key: tuple[str, str, str]) -> Optional[tuple[bool, str]]:
+def _cache_get(key: tuple) -> Optional[tuple[bool, str]]:
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
     return hit
 
 
-def _cache_put(key: tuple[str, str, str], verdict: tuple[bool, str]) -> None:
+def _cache_put(key: tuple, verdict: tuple[bool, str]) -> None:
     _CACHE[key] = verdict
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
 
 
-def _decide(extracted: Optional[str], gold: str, grader: str, stats: GraderStats
+def _decide(extracted: Optional[str], gold: str, grader: str, stats: GraderStats, raw: bool = False
             ) -> tuple[Optional[tuple[bool, str]], Optional[tuple[str, tuple]]]:
     """Either a verdict ``(correct, status)`` or a symbolic task ``(kind, args)`` for the pool."""
     if grader == "official":
@@ -219,7 +223,7 @@ def _decide(extracted: Optional[str], gold: str, grader: str, stats: GraderStats
     if symbolic_hazard(extracted) or symbolic_hazard(gold):
         stats.guarded += 1
         return (False, "error"), None
-    return None, ("math_verify", (gold, extracted))
+    return None, ("math_verify", (gold, extracted, raw))
 
 
 def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = "default",
@@ -236,13 +240,14 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
     start = time.monotonic()
     with _LOCK:
         stats = _STATS
-        extracted = [_extract_for(r, grader, mode) for r in responses]
+        pairs = [_extract_for(r, grader, mode) for r in responses]
+        extracted = [p[0] for p in pairs]
         verdicts: list[Optional[tuple[bool, str]]] = [None] * len(responses)
-        jobs: dict[tuple[str, str, str], list[int]] = {}
-        job_tasks: dict[tuple[str, str, str], tuple[str, tuple]] = {}
-        for i, (ans, gold) in enumerate(zip(extracted, golds)):
+        jobs: dict[tuple, list[int]] = {}
+        job_tasks: dict[tuple, tuple[str, tuple]] = {}
+        for i, ((ans, raw), gold) in enumerate(zip(pairs, golds)):
             gold = str(gold)
-            key = (grader, gold, ans) if ans is not None else None
+            key = (grader, gold, ans, raw) if ans is not None else None
             if key is not None and (hit := _cache_get(key)) is not None:
                 stats.cache_hits += 1
                 verdicts[i] = hit
@@ -251,7 +256,7 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
                 stats.cache_hits += 1
                 jobs[key].append(i)
                 continue
-            verdict, task = _decide(ans, gold, grader, stats)
+            verdict, task = _decide(ans, gold, grader, stats, raw)
             if verdict is not None:
                 stats.fast_path += 1
                 verdicts[i] = verdict
@@ -333,7 +338,7 @@ def answers_equivalent(a: str, b: str, *, grader: str = "default", timeout: floa
         return True
     with _LOCK:
         stats = _STATS
-        key = (grader, a, b)
+        key = (grader, a, b, False)
         hit = _cache_get(key)
         if hit is not None:
             stats.cache_hits += 1
