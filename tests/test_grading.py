@@ -74,14 +74,14 @@ def test_unknown_mode_and_bad_type():
     (r"\left( 3, 4 \right)", "(3,4)", True), ("(1,2)", "(2,1)", False), ("(1,2)", "[1,2]", False),
     ("(1,2)", "(1,2,3)", False), ("26", "27", False), (r"\frac{1}{3}", "0.333", False),
     (r"\frac{1}{3}", "0.333333", True), ("0.09071950", r"\frac{87}{959}", False), ("2", "4/2", True),
-    ("5", "5.", True), ("-0", "0", True),
+    ("5", "5.", True), ("-0", "0", True), ("\u22125", "-5", True),
 ])
 def test_fast_verdict(gold, answer, expected):
     assert fast_verdict(gold, answer) is expected
 
 
 @pytest.mark.parametrize("gold, answer", [(r"\sqrt{4}", "2"), ("x^2+2x+1", "(x+1)^2"), ("1,2", "2,1"),
-                                          (r"\pi", "3.14159")])
+                                          (r"\pi", "3.14159"), ("7 3/4", r"\frac{31}{4}")])
 def test_fast_path_defers_symbolic_cases(gold, answer):
     assert fast_verdict(gold, answer) is None
 
@@ -116,6 +116,7 @@ def test_canonical_answer_buckets_equal_values():
     (r"\boxed{2\sqrt{2}}", r"\sqrt{8}", True),
     (r"\boxed{(x+1)^2}", "x^2+2x+1", True),
     (r"\boxed{a+b}", "a+b", True),
+    (r"\boxed{\frac{31}{4}}", "7 3/4", True),  # a mixed number is not 73/4
     (r"\boxed{3.14}", r"\pi", False),
     (r"\boxed{(3, 1)}", r"\left( 3, \frac{\pi}{2} \right)", False),
 ])

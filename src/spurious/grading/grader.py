@@ -41,7 +41,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from spurious.grading.extract import EXTRACT_MODES, extract_answer, r1_answer
 from spurious.grading.guards import symbolic_hazard
-from spurious.grading.normalize import fast_verdict
+from spurious.grading.normalize import fast_verdict, glue_mixed_numbers
 from spurious.grading.official import (
     official_extract,
     official_normalize,
@@ -223,7 +223,7 @@ def _decide(extracted: Optional[str], gold: str, grader: str, stats: GraderStats
     if symbolic_hazard(extracted) or symbolic_hazard(gold):
         stats.guarded += 1
         return (False, "error"), None
-    return None, ("math_verify", (gold, extracted, raw))
+    return None, ("math_verify", (glue_mixed_numbers(gold), glue_mixed_numbers(extracted), raw))
 
 
 def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = "default",

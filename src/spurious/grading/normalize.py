@@ -4,7 +4,8 @@ The default grader first tries to decide a pair here, without SymPy:
 
 1. :func:`clean_answer` removes presentation-only LaTeX (``$``, ``\\left``/``\\right``, spacing commands,
    ``\\dfrac``/``\\tfrac``, ``\\text{}`` wrappers, trailing unit ``\\text{...}``, degree marks, ``\\$``, a
-   single-variable prefix such as ``x =``, a trailing period, whitespace).
+   single-variable prefix such as ``x =``, a trailing period, whitespace; a mixed number ``7 3/4`` becomes
+   ``7+3/4`` and is left to math-verify).
 2. Equal cleaned strings are equivalent.
 3. :func:`parse_number` reads integers, decimals, zero padding (``025``), ``142.0``, thousands separators
    (``11,\\!880``, ``1{,}000``, ``1,000``), fractions (``\\frac{a}{b}``, ``\\frac12``, ``a/b``, with signs) and
@@ -23,12 +24,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
-__all__ = ["clean_answer", "parse_number", "Number", "numbers_equal", "fast_verdict", "canonical_answer"]
+__all__ = ["clean_answer", "glue_mixed_numbers", "parse_number", "Number", "numbers_equal", "fast_verdict", "canonical_answer"]
 
 _SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\displaystyle|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])")
 _WRAPPERS = ("\\text{", "\\textbf{", "\\mathrm{", "\\mbox{", "\\textrm{", "\\mathbf{", "\\boxed{")
 _VAR_PREFIX = re.compile(r"^(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?\s*=\s*(?=\S)")
 _TRAILING_UNIT = re.compile(r"^(.+?)\s*\\(?:text|mbox|mathrm)\{\s*[A-Za-z][A-Za-z .\^0-9]*\}$")
+_MIXED_NUMBER = re.compile(r"(\d)\s+(?=\d+\s*/\s*\d)")
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree")
 
 
@@ -50,6 +52,11 @@ def _strip_wrapper(s: str) -> str:
     return s
 
 
+def glue_mixed_numbers(s: str) -> str:
+    """``7 3/4`` -> ``7+3/4``: a mixed number, not 73/4 (after space removal) nor 7*3/4 (math-verify)."""
+    return _MIXED_NUMBER.sub(r"\1+", s)
+
+
 def clean_answer(s: str) -> str:
     """Remove presentation-only LaTeX from an extracted answer (see the module docstring)."""
     s = s.strip().rstrip(".").strip()
@@ -67,7 +74,8 @@ def clean_answer(s: str) -> str:
     s = s.strip().rstrip(".").strip()
     if s.count("=") == 1:
         s = _VAR_PREFIX.sub("", s)
-    return re.sub(r"\s+", "", s)
+    s = glue_mixed_numbers(s)
+    return re.sub(r"\s+", "", s.replace("\u2212", "-"))
 
 
 @dataclass(frozen=True)
