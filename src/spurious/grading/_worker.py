@@ -51,13 +51,14 @@ def _parse_gold(gold: str) -> tuple:
 def math_verify_equal(gold: str, answer: str, raw: bool = False) -> bool:
     """math-verify's verdict, gold first (``"$" + gold + "$"``), without its signal-based timeouts.
 
-    ``answer`` is parsed as math (wrapped in ``$...$``) unless ``raw``: then it is prose that math-verify searches
-    for its last expression, as it does with a whole response.
+    ``answer`` is parsed as the content of a box (``\\boxed{answer}``, so a ``\\$`` inside cannot unbalance math
+    delimiters) unless ``raw``: then it is prose that math-verify searches for its last expression, as it does
+    with a whole response.
     """
     from math_verify import parse, verify
 
     gold_parsed = list(_parse_gold(gold))
-    answer_parsed = parse(answer if raw or "$" in answer else "$" + answer + "$", parsing_timeout=None)
+    answer_parsed = parse(answer if raw else "\\boxed{" + answer + "}", parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
     return bool(verify(gold_parsed, answer_parsed, timeout_seconds=None))

@@ -4,8 +4,8 @@ Two graders:
 
 - ``"default"``: extraction ``"boxed"`` unless told otherwise; :func:`spurious.grading.normalize.fast_verdict`
   (string clean-up, exact rationals, percentages, numeric tuples) decides most pairs; the rest go to
-  math-verify (``verify(parse("$" + gold + "$"), parse(answer))``) in a worker process, after
-  :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs.
+  math-verify (``verify(parse("$" + gold + "$"), parse(r"\boxed{" + answer + "}"))``) in a worker process,
+  after :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs.
 - ``"official"``: the paper's parser and PRM800K grader (:mod:`spurious.grading.official`) with every quirk;
   its string stages run here, only its SymPy stage runs in the pool. An empty extraction still matches an
   empty label (W4). The official reward's multiple-choice switch (labels ``A``-``D``, paper §2.2) is a reward

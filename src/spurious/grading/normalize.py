@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
-__all__ = ["clean_answer", "glue_mixed_numbers", "parse_number", "Number", "numbers_equal", "fast_verdict", "canonical_answer"]
+__all__ = ["clean_answer", "glue_mixed_numbers", "parse_number", "Number", "numbers_equal", "fast_verdict",
+           "canonical_answer"]
 
 _SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\displaystyle|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])")
 _WRAPPERS = ("\\text{", "\\textbf{", "\\mathrm{", "\\mbox{", "\\textrm{", "\\mathbf{", "\\boxed{")
