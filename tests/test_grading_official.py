@@ -240,6 +240,22 @@ def test_linear_unit_stripping_equals_the_regex():
             assert strip_unit_word(s, unit) == re.sub(r"(^|\W)" + unit + r"($|\W)", r"\1\2", s), (s, unit)
 
 
+def test_lazy_brace_substitutions_equal_the_regexes():
+    import random
+    import re
+
+    from spurious.grading.official import _sub_to_next_brace
+
+    rng = random.Random(1)
+    pieces = ["\\text{", "\\mbox{", "}", "{", "a", " ", "\\begin{array}{"]
+    for _ in range(400):
+        s = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        assert _sub_to_next_brace(s, "\\text{", keep=True) == re.sub(r"\\text\{(.*?)\}", r"\1", s)
+        assert _sub_to_next_brace(s, "\\mbox{", keep=False) == re.sub(r"\\mbox{.*?}", "", s)
+        assert (_sub_to_next_brace(s, "\\begin{array}{", keep=False, prefix="\\begin{pmatrix}")
+                == re.sub(r"\\begin\{array\}\{.*?\}", r"\\begin{pmatrix}", s))
+
+
 def test_long_inputs_normalise_in_linear_time():
     import time
 
@@ -247,4 +263,6 @@ def test_long_inputs_normalise_in_linear_time():
     official_normalize("7" * 200_000)
     official_normalize("1.0" * 70_000)
     official_normalize("the sum is x " * 15_000)
+    official_normalize("\\begin{array}{" * 15_000)
+    official_normalize("\\text{" * 30_000)
     assert time.monotonic() - t0 < 10  # quadratic regexes took minutes here; this is a loose correctness bound

@@ -276,9 +276,12 @@ def _remove_trailing_text(string: str) -> str:
     return string[:i]
 
 
-def _unwrap_command(string: str, command: str, keep: bool) -> str:
-    """Linear-time ``re.sub(r"\\\\cmd\\{(.*?)\\}", r"\\1" or "", s)``: up to the *next* ``}``, no nesting."""
-    opener = "\\" + command + "{"
+def _sub_to_next_brace(string: str, opener: str, keep: bool, prefix: str = "") -> str:
+    r"""Linear-time ``re.sub(re.escape(opener) + r"(.*?)\}", prefix + (r"\1" if keep else ""), s)``.
+
+    The content runs to the *next* ``}`` (no nesting), as with the lazy upstream regexes; once an opener has
+    no ``}`` after it, no later one can, so the scan stops (the regex would retry every opener: quadratic).
+    """
     out: list[str] = []
     pos = 0
     while True:
@@ -288,7 +291,7 @@ def _unwrap_command(string: str, command: str, keep: bool) -> str:
         j = string.find("}", i + len(opener))
         if j == -1:
             break
-        out.append(string[pos:i])
+        out.append(string[pos:i] + prefix)
         if keep:
             out.append(string[i + len(opener):j])
         pos = j + 1
@@ -300,7 +303,7 @@ def official_normalize(string: str) -> str:
     """The official parser's normaliser (§6.2), applied to every extracted answer (not to labels)."""
     string = str(string).strip().replace("\n", "").rstrip(".")
     string = string.replace("\\!", "")
-    string = re.sub(r"\\begin\{array\}\{.*?\}", r"\\begin{pmatrix}", string)
+    string = _sub_to_next_brace(string, "\\begin{array}{", keep=False, prefix="\\begin{pmatrix}")
     string = string.replace("\\end{array}", "\\end{pmatrix}").replace("bmatrix", "pmatrix")
     string = string.replace("tfrac", "frac").replace("dfrac", "frac")
     string = string.replace("\\neq", "\\ne").replace("\\leq", "\\le").replace("\\geq", "\\ge")
@@ -318,7 +321,7 @@ def official_normalize(string: str) -> str:
     string = string.replace("^{\\circ}", "").replace("^\\circ", "")
     string = string.replace("\\$", "").replace("$", "").replace("\\(", "").replace("\\)", "")
     string = _words_to_number(string)
-    string = _unwrap_command(string, "text", keep=True)
+    string = _sub_to_next_brace(string, "\\text{", keep=True)
     for prefix in ("x=", "y=", "z=", "x\\in", "y\\in", "z\\in", "x\\to", "y\\to", "z\\to"):
         string = string.replace(prefix, "")
     string = string.replace("\\emptyset", "{}").replace("(-\\infty,\\infty)", "\\mathbb{R}")
@@ -329,7 +332,7 @@ def official_normalize(string: str) -> str:
         string = string.replace("inf", "\\infty")
     string = string.replace("+\\inity", "\\infty")
     string = string.replace("and", "").replace("\\mathbf", "")
-    string = _unwrap_command(string, "mbox", keep=False)
+    string = _sub_to_next_brace(string, "\\mbox{", keep=False)
     if "j" in string and "i" not in string:
         string = string.replace("j", "i")
     # "(?<!\d)" only anchors each digit run at its start: same matches as upstream, but linear, not quadratic
