@@ -266,3 +266,13 @@ def test_long_inputs_normalise_in_linear_time():
     official_normalize("\\begin{array}{" * 15_000)
     official_normalize("\\text{" * 30_000)
     assert time.monotonic() - t0 < 10  # quadratic regexes took minutes here; this is a loose correctness bound
+
+
+def test_integer_pairs_are_decided_without_sympy_exactly_as_sympy_would():
+    from spurious.grading.official import sympy_equal
+
+    for gt, given in [("57", "12"), ("12", "12"), ("-3", "3"), ("0", "-0"), ("(1,2)", "(1,3)"), ("(4,5)", "(4,5)")]:
+        verdict, pending = official_prefilter(given, gt)
+        assert pending == [] and verdict is not None
+        elems = zip(gt.strip("()").split(","), given.strip("()").split(","))
+        assert verdict == all(sympy_equal(a, b) for a, b in elems), (gt, given)

@@ -150,6 +150,7 @@ _UNIT_WORDS_BASE = [
     "less", "Surface", "litre", "pi sq m", "s .", "metre", "meter", "inch",
 ]
 UNIT_WORDS = _UNIT_WORDS_BASE + [w + "s" for w in _UNIT_WORDS_BASE]
+_UNIT_PREFIXES = [(w, w.split(".", 1)[0]) for w in UNIT_WORDS]
 
 
 def _is_word(c: str) -> bool:
@@ -313,10 +314,11 @@ def official_normalize(string: str) -> str:
     if stripped and stripped != string:
         string = stripped
     for _ in range(2):  # unit words, twice (W1)
-        for unit in UNIT_WORDS:
-            candidate = strip_unit_word(string, unit)
-            if candidate:
-                string = candidate
+        for unit, prefix in _UNIT_PREFIXES:
+            if prefix in string:  # cheap pre-check: the unit's literal start must occur
+                candidate = strip_unit_word(string, unit)
+                if candidate:
+                    string = candidate
 
     string = string.replace("^{\\circ}", "").replace("^\\circ", "")
     string = string.replace("\\$", "").replace("$", "").replace("\\(", "").replace("\\)", "")
@@ -522,6 +524,7 @@ def prm800k_normalize(expr: Optional[str]) -> Optional[str]:
 
 
 _TUPLE_CHARS = "()[]"
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 def _split_tuple(expr: str) -> list[str]:
@@ -589,6 +592,8 @@ def official_prefilter(given: Optional[str], ground_truth: str) -> tuple[Optiona
             ok = gt_elem == given_elem  # unreduced fractions must match as strings (W5)
         elif _str_is_int(gt_elem) != _str_is_int(given_elem):
             ok = False
+        elif _PLAIN_INT.fullmatch(gt_elem) and _PLAIN_INT.fullmatch(given_elem):
+            ok = gt_elem == given_elem  # what SymPy answers for two integer literals, without asking it
         elif not sympy_allowed(f"({gt_elem})-({given_elem})"):
             ok = False
         else:
