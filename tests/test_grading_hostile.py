@@ -140,3 +140,38 @@ def test_memory_stays_bounded():
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert self_kb < 1024 * 1024 and children_kb < 1024 * 1024
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in fh)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc"), reason="needs /proc")
+@pytest.mark.parametrize("spawn_in_thread", [False, True])  # PR_SET_PDEATHSIG / the watchdog thread
+def test_workers_die_with_a_killed_parent(spawn_in_thread):
+    """A SIGKILLed parent (no atexit) must not leave a worker stuck in a computation."""
+    import subprocess
+    import sys
+
+    make = "p = WorkerPool(1)"
+    if spawn_in_thread:
+        make = "import threading\nt = threading.Thread(target=lambda: globals().update(p=WorkerPool(1)))\nt.start(); t.join()"
+    script = ("from spurious.grading.pool import WorkerPool\n" + make + "\n"
+              "p.warm(); print(p._workers[0].proc.pid, flush=True)\n"
+              "p.run([('sleep', (120,))], timeout=300)\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(child.stdout.readline())
+        time.sleep(0.5)  # the worker is now inside the 120 s task
+        assert _alive(worker)
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker)

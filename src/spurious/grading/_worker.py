@@ -1,4 +1,4 @@
-"""A grading worker process: ``python -m spurious.grading._worker MEMORY_MB``.
+"""A grading worker process: ``python -m spurious.grading._worker MEMORY_MB [--pdeathsig]``.
 
 It reads ``(task_id, kind, args)`` messages from stdin and writes ``(task_id, "ok"|"error", value)`` to the
 original stdout (both :class:`multiprocessing.connection.Connection` framing). Everything the libraries print
@@ -14,6 +14,8 @@ import functools
 import logging
 import os
 import sys
+import threading
+import time
 from typing import Any, Callable
 
 
@@ -86,8 +88,38 @@ HANDLERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def serve(memory_mb: int) -> None:
+def die_with_parent(use_pdeathsig: bool) -> None:
+    """Never outlive the parent, even stuck in a computation (the parent may be SIGKILLed mid-task).
+
+    Linux ``PR_SET_PDEATHSIG`` is exact but fires when the *thread* that started us exits, so the parent asks
+    for it only when it spawns from its main thread; a watchdog thread that notices re-parenting covers the rest
+    (it runs whenever the computation releases the GIL, which pure-Python SymPy does constantly).
+    """
+    parent = os.getppid()
+    if use_pdeathsig and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before we got here
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def serve(memory_mb: int, use_pdeathsig: bool = False) -> None:
     from multiprocessing.connection import Connection
+
+    die_with_parent(use_pdeathsig)
 
     out_fd = os.dup(1)
     os.dup2(2, 1)  # stray prints go to stderr, never into the result channel
@@ -119,4 +151,4 @@ def serve(memory_mb: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0, use_pdeathsig="--pdeathsig" in sys.argv[2:])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -85,7 +86,8 @@ class WorkerPool:
         env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "spurious.grading._worker", str(self.memory_mb)],
+                [sys.executable, "-m", "spurious.grading._worker", str(self.memory_mb)]
+                + (["--pdeathsig"] if threading.current_thread() is threading.main_thread() else []),
                 stdin=to_child_r, stdout=from_child_w, env=env, close_fds=True,
             )
         finally:
