@@ -159,7 +159,8 @@ def test_workers_die_with_a_killed_parent(spawn_in_thread):
 
     make = "p = WorkerPool(1)"
     if spawn_in_thread:
-        make = "import threading\nt = threading.Thread(target=lambda: globals().update(p=WorkerPool(1)))\nt.start(); t.join()"
+        make = ("import threading\n"
+                "t = threading.Thread(target=lambda: globals().update(p=WorkerPool(1)))\nt.start(); t.join()")
     script = ("from spurious.grading.pool import WorkerPool\n" + make + "\n"
               "p.warm(); print(p._workers[0].proc.pid, flush=True)\n"
               "p.run([('sleep', (120,))], timeout=300)\n")
