@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     @app.command("label")
     def label_command(
         model: str = typer.Option(..., "--model", "-m",
-                                  help="the model being trained: HF folder, hub id, 'smollm2-135m-instruct', 'tiny:..'"),
+                                  help="the model to be trained: HF folder, hub id, smollm2-135m-instruct, tiny:.."),
         dataset: str = typer.Option("deepscaler", "--dataset", "-d", help="registered name or JSONL path"),
         out: Path = typer.Option(..., "--out", "-o", help="labelled JSONL to write (plus .votes.jsonl, .meta.json)"),
         level: Optional[int] = typer.Option(None, help="only this DeepScaleR difficulty level (paper.md §2.3)"),
@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
                            max_new_tokens=max_new_tokens, template=template, grader=grader,
                            incorrect_only=incorrect_only, drop_empty=drop_empty, seed=seed, model_name=model)
         Console().print(
-            f"labelled {s['n_problems']} problems: agreement with ground truth {100 * s['agreement_with_ground_truth']:.1f}%, "
+            f"labelled {s['n_problems']} problems: agreement with ground truth "
+            f"{100 * s['agreement_with_ground_truth']:.1f}%, "
             f"{s['n_empty_labels']} empty labels, mean vote share {s['mean_vote_share']:.2f}; "
             f"wrote {s['n_written']} rows to {out}"
         )

@@ -25,7 +25,8 @@ from spurious.io import write_json
 from spurious.provenance import provenance
 
 CURVE_METRICS = ("score", "pass_at_k_raw", "pass_at_k_unbiased", "maj_at_k", "code_frequency", "format_rate",
-                 "boxed_rate", "parsable_rate", "truncation_rate", "mean_length", "accuracy_with_code", "accuracy_with_language")
+                 "boxed_rate", "parsable_rate", "truncation_rate", "mean_length", "accuracy_with_code",
+                 "accuracy_with_language")
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
 _BASE_KEYS = ("base_model", "model", "model_name_or_path", "model_name")
 

@@ -238,7 +238,8 @@ def print_summary_table(result: dict[str, Any], console: Any = None) -> None:
         t.add_row(label, *[fmt(s) for s in benches.values()])
 
     row("headline", lambda s: f"{s['headline']} {_pct(s['score'])}")
-    row("pass@k raw / unbiased", lambda s: f"@{s['samples']} {_pct(s['pass_at_k_raw'])} / {_pct(s['pass_at_k_unbiased'])}")
+    row("pass@k raw / unbiased",
+        lambda s: f"@{s['samples']} {_pct(s['pass_at_k_raw'])} / {_pct(s['pass_at_k_unbiased'])}")
     row("maj@k", lambda s: _pct(s["maj_at_k"]))
     row("code % (fenced %)", lambda s: f"{_pct(s['code_frequency'])} ({_pct(s['code_frequency_fenced'])})")
     row("acc. code / language", lambda s: f"{_pct(s['accuracy_with_code'])} / {_pct(s['accuracy_with_language'])}")
