@@ -105,3 +105,11 @@ def test_label_with_a_real_tiny_model(tmp_path):
     rows = read(out)
     assert len(rows) == 2 and s["n_problems"] == 2 and all(0 <= r["n_valid"] <= 4 for r in rows)
     assert s["generated_tokens"] <= 2 * 4 * 6
+
+
+def test_official_grader_labels(tmp_path):
+    out = tmp_path / "off.jsonl"
+    s = label_problems(scripted(), PROBLEMS, out, samples=4, grader="official", show=False)
+    rows = {r["id"]: r for r in read(out)}
+    assert [rows[i]["mv_correct"] for i in "abcd"] == [True, False, False, True]
+    assert rows["b"]["answer"] == "4" and rows["c"]["answer"] == "" and s["n_empty_labels"] == 1

@@ -141,7 +141,7 @@ def label_problems(backend: Any, problems: Sequence[Problem], out: str | os.Path
                     "problem": p.problem, "gt_answer": p.answer, "level": p.meta.get("level"),
                     "label": v.label, "votes": v.votes, "vote_share": v.vote_share, "n_valid": v.n_valid,
                     "n_samples": v.n_samples,
-                    "mv_correct": bool(v.label) and bool(answers_equivalent(v.label, p.answer, grader=grader)),
+                    "mv_correct": bool(v.label) and bool(answers_equivalent(p.answer, v.label, grader=grader)),
                     "sample_accuracy": mean([1.0 if g.correct else 0.0 for g in gr]),
                     "truncated": sum(1 for g in gs if g.truncated), "tokens": sum(g.n_tokens for g in gs),
                     "gen_seconds": dt / len(part), "answers": answers,
