@@ -101,3 +101,45 @@ def test_evaluate_a_real_tiny_model_end_to_end(tiny, tmp_path):
     assert all(r["prompt"].startswith("<|im_start|>system\nPlease reason step by step") for r in rows)
     assert all(r["length"] == 8 for r in rows if r["truncated"]) and all(r["length"] <= 8 for r in rows)
     assert s["tokens_per_second"] > 0 and res["provenance"]["backend"]["backend"] == "transformers"
+
+
+def test_vllm_backend_glue_with_a_stand_in_module(monkeypatch, tiny):
+    """The vLLM calls (sampling params, token prompts, outputs) against a stand-in module; vLLM itself is GPU-only."""
+    import sys
+    import types
+
+    _, tok = tiny
+    seen = {}
+
+    class SamplingParams:
+        def __init__(self, **kw):
+            self.kw = kw
+
+    class LLM:
+        def __init__(self, **kw):
+            seen["llm"] = kw
+
+        def get_tokenizer(self):
+            return tok
+
+        def generate(self, inputs, params, use_tqdm=False):
+            seen["inputs"], seen["params"] = inputs, params
+            outs = []
+            for i, _ in enumerate(inputs):
+                c = types.SimpleNamespace(text=f"out{i}</answer>" if i == 0 else "long", token_ids=[1] * (3 + i),
+                                          finish_reason="stop" if i == 0 else "length")
+                outs.append(types.SimpleNamespace(outputs=[c]))
+            return outs
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM, SamplingParams=SamplingParams,
+                                                                   __version__="stand-in"))
+    be = VLLMBackend("some/model", seed=7)
+    assert seen["llm"]["model"] == "some/model" and seen["llm"]["seed"] == 7
+    s = SamplingSettings(temperature=0.6, max_new_tokens=5, stop=("</answer>",))
+    gens = be.generate(["abc", "de"], s, seeds=[11, 12], add_special_tokens=False)
+    assert gens == [Generation("out0</answer>", 3, False), Generation("long", 4, True)]
+    assert seen["inputs"][0]["prompt_token_ids"] == tok("abc", add_special_tokens=False)["input_ids"]
+    kw = seen["params"][1].kw
+    assert (kw["temperature"], kw["top_p"], kw["top_k"], kw["max_tokens"], kw["seed"]) == (0.6, 1.0, -1, 5, 12)
+    assert kw["stop"] == ["</answer>"] and kw["include_stop_str_in_output"] and kw["n"] == 1
+    assert be.describe()["vllm"] == "stand-in"
