@@ -113,12 +113,13 @@ def test_programmatic_api_in_memory_model_dataset_reward_sgd(tmp_path):
     cfg = TrainConfig(name="mem", output_dir=str(tmp_path), prompts_per_phase=2, group_size=4, minibatch_size=4,
                       phases=3, optimizer="sgd", momentum=0.0, learning_rate=0.5, max_completion_tokens=8,
                       template="none", max_prompt_tokens=None, save_every_phases=0, rollout_log_every=0,
-                      report_to=[], progress=False, loss_aggregation="seq-mean-token-mean")
+                      report_to=[], progress=False, loss_aggregation="seq-mean-token-mean", save_final=False)
     res = train(cfg, model=model, tokenizer=tok, dataset=data, reward=EndsWithSeven(),
                 accuracy_fn=lambda rs, ans: [r.strip().endswith(a) for r, a in zip(rs, ans)])
     assert [p["phase"] for p in res.phases] == [0, 1, 2]
     assert all(0.0 <= p["accuracy"] <= 1.0 for p in res.phases)
     assert res.model is not None and (res.run_dir / "metrics.jsonl").exists()
+    assert not (res.run_dir / "final").exists() and not (res.run_dir / "checkpoints").exists()
 
 
 # ----------------------------------------------------------------------------- errors before any model loads
@@ -244,3 +245,24 @@ def test_resume_refuses_missing_or_corrupt_checkpoint(tmp_path):
         assert find_checkpoint(tmp_path) == ck
     r = _run_cli(["--resume", str(tmp_path / "nothing-here")])
     assert r.returncode != 0 and "config.yaml" in (r.stderr + r.stdout)
+
+
+def test_dataset_sources_parquet_json_and_column_errors(tmp_path):
+    import datasets
+
+    from spurious.rl.run import load_dataset_rows
+
+    rows = [{"id": f"q{i}", "question": f"{i}+1?", "solution": str(i + 1)} for i in range(6)]
+    datasets.Dataset.from_list(rows).to_parquet(str(tmp_path / "d.parquet"))
+    (tmp_path / "d.json").write_text(json.dumps(rows))
+    for name in ("d.parquet", "d.json"):
+        cfg = TrainConfig(dataset=str(tmp_path / name), problem_column="question", answer_column="solution",
+                          prompts_per_phase=2, dataset_limit=4)
+        got = load_dataset_rows(cfg)
+        assert got[0] == {"problem": "0+1?", "answer": "1", "problem_id": "q0"} and len(got) == 4
+    with pytest.raises(InputError, match="field 'answer'"):
+        load_dataset_rows(TrainConfig(dataset=str(tmp_path / "d.parquet"), problem_column="question",
+                                      prompts_per_phase=2))
+    with pytest.raises(ConfigError, match="fewer than prompts_per_phase"):
+        load_dataset_rows(TrainConfig(dataset=str(tmp_path / "d.json"), problem_column="question",
+                                      answer_column="solution", prompts_per_phase=64))

@@ -98,6 +98,7 @@ class TrainConfig:
     # records
     save_every_phases: int = 50            # checkpoints (0: only the final model)
     save_total_limit: int | None = 2
+    save_final: bool = True                # write the trained model to <run>/final
     rollout_log_every: int = 1             # write rollouts/step_XXXXX.jsonl.gz every N phases (0: never)
     track_accuracy: bool = True            # grade rollouts against the ground truth whatever the reward
     code_rule: str = "python"              # spurious.analysis.code_reasoning rule

@@ -325,7 +325,7 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
         recorder.stop()
-    if is_main:
+    if is_main and config.save_final:
         from spurious.models import save_model
 
         save_model(trainer.model, tokenizer, run_dir / "final")
