@@ -67,3 +67,11 @@ def test_label_command_tiny_model(tmp_path, bench):
     assert r.exit_code == 0, r.output
     assert len(out.read_text().splitlines()) == 2 and (tmp_path / "lab.meta.json").exists()
     assert "agreement with ground truth" in r.output
+
+
+def test_changed_settings_give_a_one_line_error(tmp_path, bench):
+    out = tmp_path / "ev"
+    args = ["eval", "--model", "tiny:100K", "--benchmarks", str(bench), "--max-new-tokens", "2", "--out", str(out)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    r = CliRunner().invoke(app, args[:-4] + ["--max-new-tokens", "3", "--out", str(out)])
+    assert r.exit_code == 2 and "other settings" in r.output

@@ -29,6 +29,19 @@ def make_backend(model: str, backend: str, *, batch_size: int, dtype: Optional[s
     return TransformersBackend(m, tok, batch_size=batch_size)
 
 
+def fail_on_mismatch(fn):
+    """Run ``fn()``; a :class:`~spurious.eval.store.SettingsMismatch` becomes a one-line error and exit code 2."""
+    from spurious.eval.store import SettingsMismatch
+
+    try:
+        return fn()
+    except SettingsMismatch as e:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2) from e
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
@@ -39,8 +52,8 @@ def register(app: typer.Typer) -> None:
                                        help="comma-separated names or JSONL paths"),
         template: str = typer.Option("qwen-math", help="template name or a custom string with {problem}"),
         limit: Optional[int] = typer.Option(None, help="first N problems of each benchmark"),
-        samples: Optional[int] = typer.Option(None, help="samples per problem (default: 1 for MATH-500, 8 else)"),
-        temperature: Optional[float] = typer.Option(None, help="default: 0 for MATH-500, 0.6 for AMC/AIME"),
+        samples: Optional[int] = typer.Option(None, help="samples per problem (default: 8 for AMC/AIME, else 1)"),
+        temperature: Optional[float] = typer.Option(None, help="default: 0.6 for AMC/AIME, else 0 (greedy)"),
         top_p: Optional[float] = typer.Option(None, "--top-p", help="default 1.0"),
         max_new_tokens: int = typer.Option(3072, "--max-new-tokens", help="paper: 3072"),
         grader: str = typer.Option("default", help="default (math-verify based) or official (paper parity)"),
@@ -72,12 +85,12 @@ def register(app: typer.Typer) -> None:
                             model_name=model_path)
 
         if model is not None:
-            run_one(model, out or Path("eval") / _slug(model))
+            fail_on_mismatch(lambda: run_one(model, out or Path("eval") / _slug(model)))
             return
         from spurious.eval.checkpoints import evaluate_run
 
-        result = evaluate_run(run, evaluate_model=run_one, out_dir=out, base_model=base_model,
-                              include_base=not no_base)
+        result = fail_on_mismatch(lambda: evaluate_run(run, evaluate_model=run_one, out_dir=out,
+                                                       base_model=base_model, include_base=not no_base))
         from rich.console import Console
         from rich.table import Table
 

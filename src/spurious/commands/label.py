@@ -40,14 +40,15 @@ def register(app: typer.Typer) -> None:
             torch.set_num_threads(threads)
         from rich.console import Console
 
-        from spurious.commands.eval import make_backend
+        from spurious.commands.eval import fail_on_mismatch, make_backend
         from spurious.data.labeling import label_problems, select_problems
 
         problems = select_problems(dataset, level=level, limit=limit)
         be = make_backend(model, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
-        s = label_problems(be, problems, out, dataset=dataset, samples=samples, temperature=temperature, top_p=top_p,
-                           max_new_tokens=max_new_tokens, template=template, grader=grader,
-                           incorrect_only=incorrect_only, drop_empty=drop_empty, seed=seed, model_name=model)
+        s = fail_on_mismatch(lambda: label_problems(
+            be, problems, out, dataset=dataset, samples=samples, temperature=temperature, top_p=top_p,
+            max_new_tokens=max_new_tokens, template=template, grader=grader, incorrect_only=incorrect_only,
+            drop_empty=drop_empty, seed=seed, model_name=model))
         Console().print(
             f"labelled {s['n_problems']} problems: agreement with ground truth "
             f"{100 * s['agreement_with_ground_truth']:.1f}%, "
