@@ -67,6 +67,8 @@ def test_hostile_responses_are_bounded(grader):
         "200 KB of boxes": r"\boxed{1}" * 22_000,
         "200 KB of \\text{": "\\text{" * 35_000 + "}",
         "unbalanced braces": r"\boxed{" + "{" * 100_000,
+        "nested \\text wrappers": r"\boxed{" + r"\text{" * 20_000 + "x" + "}" * 20_000 + "}",
+        "answer is + 200 KB of LaTeX": "The answer is " + " ".join(rng.choice(words) for _ in range(40_000)),
         "binary junk": _junk(200_000, seed=2),
         "empty": "",
     }

@@ -35,21 +35,21 @@ _MIXED_NUMBER = re.compile(r"(\d)\s+(?=\d+\s*/\s*\d)")
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree")
 
 
-def _strip_wrapper(s: str) -> str:
-    """``\\text{X}`` -> ``X`` when the wrapper spans the whole string (brace-balanced)."""
-    changed = True
-    while changed:
-        changed = False
-        for w in _WRAPPERS:
-            if s.startswith(w) and s.endswith("}"):
-                depth = 0
-                for i in range(len(w) - 1, len(s)):
-                    depth += (s[i] == "{") - (s[i] == "}")
-                    if depth == 0:
-                        break
-                if i == len(s) - 1:
-                    s = s[len(w):-1].strip()
-                    changed = True
+def _strip_wrapper(s: str, rounds: int = 4) -> str:
+    """``\\text{X}`` -> ``X`` when the wrapper spans the whole string (brace-balanced); at most ``rounds`` layers
+    (each layer costs a scan of the string, so thousands of nested wrappers must not be peeled one by one)."""
+    for _ in range(rounds):
+        w = next((w for w in _WRAPPERS if s.startswith(w) and s.endswith("}")), None)
+        if w is None:
+            return s
+        depth = 0
+        for i in range(len(w) - 1, len(s)):
+            depth += (s[i] == "{") - (s[i] == "}")
+            if depth == 0:
+                break
+        if i != len(s) - 1:
+            return s
+        s = s[len(w):-1].strip()
     return s
 
 
