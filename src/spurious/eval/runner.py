@@ -157,7 +157,7 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
         settings = SamplingSettings(temperature=proto.temperature, top_p=proto.top_p,
                                     max_new_tokens=max_new_tokens, stop=tmpl.stop)
         gen_config = {"model": model_id, "template": template_description(tmpl), "backend": backend.name,
-                      "seed": seed, **settings.to_dict()}
+                      "seed": None if settings.greedy else seed, **settings.to_dict()}  # greedy ignores the seed
         fp = settings_fingerprint(gen_config)
         store.check_fingerprint(bench, fp, gen_config)
 
