@@ -480,7 +480,11 @@ def _is_frac(expr: str) -> bool:
 
 
 def _latex_to_text(expr: str) -> str:
+    import logging
+
     from pylatexenc import latex2text
+
+    logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # it warns once per malformed macro, to stderr
 
     expr = expr.replace("\\tfrac", "\\frac").replace("\\dfrac", "\\frac").replace("\\frac", " \\frac")
     expr = latex2text.LatexNodes2Text().latex_to_text(expr)
