@@ -119,7 +119,7 @@ def test_programmatic_api_in_memory_model_dataset_reward_sgd(tmp_path):
     assert [p["phase"] for p in res.phases] == [0, 1, 2]
     assert all(0.0 <= p["accuracy"] <= 1.0 for p in res.phases)
     assert res.model is not None and (res.run_dir / "metrics.jsonl").exists()
-    assert not (res.run_dir / "final").exists() and not (res.run_dir / "checkpoints").exists()
+    assert not (res.run_dir / "final").exists() and not list(res.run_dir.glob("checkpoints/checkpoint-*"))
 
 
 # ----------------------------------------------------------------------------- errors before any model loads
