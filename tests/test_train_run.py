@@ -266,3 +266,42 @@ def test_dataset_sources_parquet_json_and_column_errors(tmp_path):
     with pytest.raises(ConfigError, match="fewer than prompts_per_phase"):
         load_dataset_rows(TrainConfig(dataset=str(tmp_path / "d.json"), problem_column="question",
                                       answer_column="solution", prompts_per_phase=64))
+
+
+def test_same_training_as_plain_trl_when_configured_alike(shared_data, tmp_path):
+    """Our trainer with TRL's loss ("grpo" = seq-mean-token-mean) and advantages reproduces plain TRL exactly:
+    same rewards (spurious.rewards.trl adapter keys samples as we do), losses, gradient norms, clip fractions."""
+    from transformers.trainer_callback import PrinterCallback
+    from trl import GRPOTrainer
+
+    from spurious.models import tiny_model_and_tokenizer
+    from spurious.rewards import get_reward
+    from spurious.rewards.trl import trl_reward_func
+    from spurious.rl import train
+    from spurious.rl.run import build_trl_dataset, grpo_config, load_dataset_rows
+
+    cfg = _cfg(tmp_path, "minibatch_size=8", "phases=2", "learning_rate=0.05", "save_every_phases=0",
+               "rollout_log_every=0", "loss_aggregation=seq-mean-token-mean", "advantage=group",
+               "track_accuracy=false", "save_final=false", name="ours")
+    reward = get_reward("random", gamma=0.5)
+    ours = train(cfg)
+
+    model, tok = tiny_model_and_tokenizer("100K")
+    ds, _ = build_trl_dataset(load_dataset_rows(cfg), cfg, tok)
+    args = grpo_config(cfg.replace(name="trl"), 1)
+    args.loss_type = "grpo"
+    trl = GRPOTrainer(model=model, args=args, train_dataset=ds, processing_class=tok,
+                      reward_funcs=[trl_reward_func(reward, seed=cfg.seed,
+                                                      steps_per_generation=cfg.optimizer_steps_per_phase)])
+    trl.remove_callback(PrinterCallback)
+    trl.train()
+    hist = [h for h in trl.state.log_history if "loss" in h]
+    assert len(hist) == len(ours.steps) == 4
+    for h, s in zip(hist, ours.steps):
+        assert s["loss"] == pytest.approx(h["loss"], rel=1e-4, abs=1e-6)
+        assert s["grad_norm"] == pytest.approx(h["grad_norm"], rel=1e-4)
+        assert s["clip/low_frac"] == pytest.approx(h["clip_ratio/low_mean"], abs=1e-6)
+        assert s["clip/high_frac"] == pytest.approx(h["clip_ratio/high_mean"], abs=1e-6)
+        assert s["entropy"] == pytest.approx(h["entropy"], rel=1e-4)
+    for p, h in zip(ours.phases, hist[::2]):
+        assert p["reward/mean"] == pytest.approx(h["reward"])
