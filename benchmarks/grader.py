@@ -80,7 +80,8 @@ def build_variants(gold: str) -> list[tuple[str, bool, str]]:
             out.append((f"\\left( {x.strip()}, {y.strip()} \\right)", True, "\\left( tuple \\right)"))
     elif not _INT.fullmatch(g) and not m and "\\text" not in g and "," not in g and "=" not in g:
         out.append((g + " + 1", False, "expression+1"))
-        out.append(("0 + " + g, True, "0 + expression"))
+        if "matrix" not in g and "_" not in g:  # 0 + matrix is not defined; 52_8 is a numeral in base 8
+            out.append(("0 + " + g, True, "0 + expression"))
     return out
 
 
