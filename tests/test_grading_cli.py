@@ -80,6 +80,14 @@ def test_bad_options(tmp_path):
     assert not (tmp_path / "o.jsonl").exists()
 
 
+def test_unwritable_output_is_an_input_error(tmp_path):
+    inp = _write(tmp_path / "in.jsonl", [json.dumps({"response": "x", "answer": "1"})])
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    r = runner.invoke(app, ["grade", str(inp), "-o", str(blocker / "out.jsonl"), "--no-progress"])
+    assert isinstance(r.exception, InputError) and "cannot write" in str(r.exception)
+
+
 def test_console_entry_point_exits_2_on_missing_file(tmp_path):
     p = subprocess.run([sys.executable, "-m", "spurious", "grade", str(tmp_path / "missing.jsonl"), "-o",
                         str(tmp_path / "o.jsonl")], capture_output=True, text=True, timeout=120)

@@ -41,7 +41,7 @@ def grade_file(input_path: Path, output: Path, *, grader: str = "default", extra
                timeout: float = 5.0, workers: Optional[int] = None, progress: bool = True) -> dict:
     """Grade every row of ``input_path``; write graded rows to ``output`` and a summary next to it."""
     from spurious.grading import grade_many, grader_stats, reset_grader_stats
-    from spurious.io import write_json, write_jsonl
+    from spurious.io import InputError, write_json, write_jsonl
     from spurious.provenance import provenance
 
     rows = read_rows(input_path)
@@ -61,8 +61,11 @@ def grade_file(input_path: Path, output: Path, *, grader: str = "default", extra
         "seconds": round(seconds, 3), "grader_stats": stats,
         "provenance": provenance(grader=grader, extract=extract, timeout=timeout, workers=workers),
     }
-    write_jsonl(output, graded)
-    write_json(summary_path(output), summary)
+    try:
+        write_jsonl(output, graded)
+        write_json(summary_path(output), summary)
+    except OSError as e:
+        raise InputError(output, None, f"cannot write: {e.strerror or e}") from e
     return summary
 
 

@@ -284,10 +284,11 @@ def _progress_bar(show: bool, total: int) -> Iterator[Callable[[int], None]]:
     if not show:
         yield lambda n: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:
+                  transient=True, console=Console(stderr=True)) as bar:  # stdout stays machine-readable
         task = bar.add_task("grading", total=total)
         yield lambda n: bar.advance(task, n)
 
