@@ -212,10 +212,15 @@ def test_cli_end_to_end_then_sigkill_and_resume_matches(shared_data, tmp_path):
     proc.wait()
     if proc.returncode != -signal.SIGKILL:
         pytest.skip("the run finished before it could be killed")
-    resumed = _run_cli(["--resume", str(tmp_path / "killed"), "--no-progress"])
+    # resume with a later end point (5 phases): the first 4 must equal the uninterrupted 4-phase run
+    resumed = _run_cli(["--resume", str(tmp_path / "killed"), "--no-progress", "--phases", "5"])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     got = [json.loads(x) for x in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in got if r["kind"] == "phase"] == [0, 1, 2, 3, 4]
+    got = got[:len(ref)]
     assert [(r["kind"], r["optimizer_step"]) for r in got] == [(r["kind"], r["optimizer_step"]) for r in ref]
+    resumes = (tmp_path / "killed" / "resumes.jsonl").read_text().splitlines()
+    assert len(resumes) == 1 and json.loads(resumes[0])["config"]["phases"] == 5
     for a, b in zip(ref, got):
         a, b = _deterministic(a), _deterministic(b)
         assert a.keys() == b.keys()

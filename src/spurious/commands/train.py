@@ -10,7 +10,8 @@ import typer
 
 def train(
     preset: Optional[str] = typer.Option(None, "--preset", "-p",
-                                         help="Preset name (paper, paper-1.5b, smollm2-cpu, tiny-cpu) or a YAML file."),
+                                         help="Preset name (paper, paper-1.5b, smollm2-cpu, tiny-cpu) or a YAML file; "
+                                              "without one, TrainConfig's defaults (the paper's recipe)."),
     set_: List[str] = typer.Option([], "--set", "-s", help="Override any config key: key=value (repeatable); "
                                                             "reward_params.gamma=0.3 sets one reward parameter."),
     model: Optional[str] = typer.Option(None, help="HF folder, hub id, smollm2-135m-instruct or tiny:<preset>."),
@@ -41,14 +42,15 @@ def train(
                     output_dir=output_dir, phases=phases, max_steps=max_steps, seed=seed)
     try:
         if resume is not None:
-            if preset or set_ or any(v is not None for v in explicit.values()):
-                raise typer.BadParameter("--resume takes the run's own config.yaml; give no other settings",
-                                         param_hint="--resume")
+            fixed = {k: v for k, v in explicit.items() if v is not None and k not in ("phases", "max_steps")}
+            if preset or set_ or fixed:
+                raise typer.BadParameter("--resume takes the run's own config.yaml; only --phases / --max-steps "
+                                         "(a new end point) may be given", param_hint="--resume")
             cfg = read_config(resume)
             cfg = cfg.replace(output_dir=str(resume.parent), name=resume.name)
+            if phases is not None or max_steps is not None:
+                cfg = cfg.replace(phases=phases or cfg.phases, max_steps=max_steps)
         else:
-            if preset is None:
-                preset = "tiny-cpu"
             cfg = build_config(preset, set_, **explicit)
         if no_progress:
             cfg = cfg.replace(progress=False)

@@ -303,13 +303,15 @@ def build_config(preset: str | None = None, overrides: list[str] = (), **explici
     return TrainConfig.from_dict(values, source=f"preset {preset}" if preset else None)
 
 
-def save_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None:
-    """Write the resolved config (YAML, plus JSON with provenance)."""
+def save_config(config: TrainConfig, path: Path, extra: dict[str, Any] | None) -> None:
+    """Write ``<path>.yaml`` (the resolved config) and, unless ``extra`` is None, ``<path>.json`` with it."""
     from spurious.io import atomic_open, write_json
 
-    with atomic_open(path.with_suffix(".yaml")) as fh:
+    path = Path(path)
+    with atomic_open(path.parent / f"{path.name}.yaml") as fh:
         yaml.safe_dump(config.to_dict(), fh, sort_keys=False)
-    write_json(path.with_suffix(".json"), {"config": config.to_dict(), **extra})
+    if extra is not None:
+        write_json(path.parent / f"{path.name}.json", {"config": config.to_dict(), **extra})
 
 
 def read_config(run_dir: Path) -> TrainConfig:

@@ -305,10 +305,16 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     recorder = RunRecorder(run_dir, total_phases=config.total_phases, progress=config.progress, enabled=is_main)
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(config, run_dir / "config", provenance(
-            seed=config.seed, num_processes=nproc, schedule=config.schedule(nproc),
-            reward=repr(reward_obj), dataset_rows=len(train_ds), prompts_dropped_too_long=dropped,
-            resumed_from=str(checkpoint) if checkpoint else None))
+        facts = provenance(seed=config.seed, num_processes=nproc, schedule=config.schedule(nproc),
+                           reward=repr(reward_obj), dataset_rows=len(train_ds), prompts_dropped_too_long=dropped)
+        if checkpoint is None:
+            save_config(config, run_dir / "config", facts)
+        else:  # keep the original provenance; record each resume (and a possibly new end point)
+            from spurious.io import append_jsonl
+
+            save_config(config, run_dir / "config", None)
+            append_jsonl(run_dir / "resumes.jsonl", {"checkpoint": str(checkpoint), "config": config.to_dict(),
+                                                     **facts})
     acc_fn = accuracy_fn if accuracy_fn is not None else (default_accuracy_fn() if config.track_accuracy else None)
     trainer = SpuriousGRPOTrainer(
         model=model, reward_funcs=[_named_placeholder(reward_obj)], args=grpo_config(config, nproc),
