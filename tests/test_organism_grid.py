@@ -72,7 +72,7 @@ def test_arm_configs_follow_the_recipe(tmp_path):
     s = RunSettings()
     base = train_config(Cell("qwen-like", "random", 0), s, tmp_path)
     assert base.optimizer_steps_per_phase == 8 and base.optimizer == "sgd" and base.momentum == 0
-    assert (base.learning_rate, base.eps_low, base.eps_high, base.surrogate) == (0.5, 0.2, 0.2, "clip")
+    assert (base.learning_rate, base.eps_low, base.eps_high, base.surrogate) == (0.2, 0.2, 0.2, "clip")
     assert train_config(Cell("qwen-like", "random-onpolicy", 0), s, tmp_path).optimizer_steps_per_phase == 1
     assert train_config(Cell("qwen-like", "random-K4", 0), s, tmp_path).optimizer_steps_per_phase == 4
     assert train_config(Cell("qwen-like", "random-noclip", 0), s, tmp_path).surrogate == "no-clip"

@@ -20,6 +20,8 @@ def demo(
     seeds: Optional[int] = typer.Option(None, help="Override: run seeds 0..N-1 of every arm."),
     family: Optional[List[str]] = typer.Option(None, "--family", help="Only these families (repeatable)."),
     arm: Optional[List[str]] = typer.Option(None, "--arm", help="Only these arms (repeatable)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Override the SGD step size of every arm that does not "
+                                                          "set its own."),
     pretrain_steps: Optional[int] = typer.Option(None, help="Override the organisms' pre-training steps (2000)."),
     report_only: bool = typer.Option(False, "--report-only", help="Rebuild report.html from finished runs."),
 ) -> None:
@@ -46,7 +48,7 @@ def demo(
         plan = "full" if full else plan
         spec = with_overrides(get_plan(plan), phases=phases, seeds=seeds,
                               families=tuple(family) if family else None, arms=tuple(arm) if arm else None,
-                              pretrain_steps=pretrain_steps)
+                              pretrain_steps=pretrain_steps, lr=lr)
     except ValueError as e:
         console.print(f"[bold red]error:[/] {e}")
         raise typer.Exit(2)

@@ -1,8 +1,8 @@
 """The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full-core`` and ``full``.
 
 Budget of the default on a quiet 2-core machine (organism-notes; ~1.4 s per phase on one thread):
-pre-training 3 organisms (~1-2 min each, in parallel), then 19 runs x 40 phases (~65 s each with
-evaluation) on 2 single-thread workers: about 12-14 minutes.
+pre-training 3 organisms (~2 min each, two at a time), then 19 runs x 30 phases (~50 s each with
+evaluation) on 2 single-thread workers: about 11-13 minutes.
 
 ``full-core``: the four claims' arms (random, on-policy control, ground truth) at the recipe's 150 phases,
 8 seeds of the qwen-like random arm, and the paper's own 0.65 prior: 30 runs (~3.5 h of one core, ~8 min
@@ -24,7 +24,7 @@ def default_plan() -> GridSpec:
     return GridSpec(
         families=("qwen-like", "bad-code", "no-code"),
         arms={"random": (0, 1, 2, 3), "random-onpolicy": (0, 1, 2), "gt": (0, 1)},
-        settings=RunSettings(phases=40),
+        settings=RunSettings(phases=30),
         family_arms={"bad-code": {"random": (0, 1, 2), "gt": (0, 1)},
                      "no-code": {"random": (0, 1, 2), "gt": (0, 1)}},
     )
@@ -64,7 +64,7 @@ def get_plan(name: str) -> GridSpec:
 
 def with_overrides(spec: GridSpec, *, phases: int | None = None, seeds: int | None = None,
                    families: tuple[str, ...] | None = None, arms: tuple[str, ...] | None = None,
-                   pretrain_steps: int | None = None) -> GridSpec:
+                   pretrain_steps: int | None = None, lr: float | None = None) -> GridSpec:
     """A plan with other phases, at most ``seeds`` seeds per arm, a subset of families/arms, another
     pre-training length."""
     def keep(mapping: dict) -> dict:
@@ -73,6 +73,7 @@ def with_overrides(spec: GridSpec, *, phases: int | None = None, seeds: int | No
 
     fams = tuple(families or spec.families)
     settings = replace(spec.settings, phases=phases) if phases else spec.settings
+    settings = replace(settings, learning_rate=lr) if lr else settings
     pre = {**spec.pretrain, **({"steps": pretrain_steps} if pretrain_steps else {})}
     return replace(spec, families=fams, arms=keep(spec.arms), settings=settings, pretrain=pre,
                    family_arms={f: keep(m) for f, m in spec.family_arms.items()})

@@ -7,8 +7,10 @@ real model: ``SpuriousGRPOTrainer`` on TRL), evaluates it on the held-out proble
 engine's ``metrics.jsonl``.
 
 The recipe (organism-notes "Second round"): 64 prompts x 16 rollouts per phase, mini-batches of 128
-(8 optimizer steps per phase: 1 on-policy + 7 off-policy), plain SGD lr 0.5, no momentum, grad-norm clip
-1.0, eps 0.2, no KL, token-mean loss over the mini-batch, group z-score advantages (unbiased std).
+(8 optimizer steps per phase: 1 on-policy + 7 off-policy), plain SGD, no momentum, grad-norm clip 1.0,
+eps 0.2, no KL, token-mean loss over the mini-batch, group z-score advantages (unbiased std). The step size
+is 0.2, not the notes' 0.5: this HF Llama organism collapses at 0.5 within ~10 phases (even under ground
+truth), and the clip is barely active at 0.1 (docs/organism.md, "Conditions map").
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("random-noclip", "random", {"gamma": 0.5}, {"surrogate": "no-clip"},
         description="ratio * A without the clip, same 8 steps/phase (arm 2)"),
     Arm("random-noclip-lr0.1", "random", {"gamma": 0.5}, {"surrogate": "no-clip", "learning_rate": 0.1},
-        description="no clip at a 5x smaller step, where it is stable"),
+        description="no clip at half the step (lr 0.1), where it is stable"),
     Arm("random-onpolicy", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 1},
         description="one step on all 1,024 rollouts per phase: ratio = 1, the clip never acts (arm 3)"),
     Arm("random-eps0.1", "random", {"gamma": 0.5}, {"eps_low": 0.1, "eps_high": 0.1}, description="clip range 0.1"),
@@ -69,7 +71,7 @@ class RunSettings:
     prompts_per_phase: int = 64
     group_size: int = 16
     minibatch_size: int = 128
-    learning_rate: float = 0.5
+    learning_rate: float = 0.2
     eps: float = 0.2
     max_completion_tokens: int = 40
     eval_samples: int = 1024

@@ -1,0 +1,46 @@
+"""`spurious demo`: CLI wiring (fast) and the real default demo (slow)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from spurious.cli import app
+
+
+def test_demo_report_only_on_an_empty_folder_is_all_inconclusive(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPURIOUS_CACHE", str(tmp_path / "cache"))
+    res = CliRunner().invoke(app, ["demo", "--report-only", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "d" / "report.html").read_text()
+    assert "Verdicts" in html and html.count("inconclusive") >= 4 and "supported</" not in html
+    assert "Clipping theory" in html
+
+
+def test_demo_rejects_bad_options(tmp_path):
+    r = CliRunner().invoke(app, ["demo", "--plan", "huge", "--out", str(tmp_path)])
+    assert r.exit_code == 2
+    r = CliRunner().invoke(app, ["demo", "--family", "llama", "--out", str(tmp_path)])
+    assert r.exit_code == 2
+    r = CliRunner().invoke(app, ["demo", "--workers", "0", "--out", str(tmp_path)])
+    assert r.exit_code == 2
+
+
+@pytest.mark.slow
+def test_default_demo_end_to_end(tmp_path):
+    """The real default demo (~15 min on 2 quiet cores): report with four verdict lines and every figure."""
+    env = {**os.environ, "SPURIOUS_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "spurious", "demo", "--out", str(out)], env=env,
+                          capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("report.html")
+    summary = json.loads((out / "summary.json").read_text())
+    assert sum(g["n"] for g in summary["groups"]) == 19
+    html = (out / "report.html").read_text()
+    for text in ("(a) clipped random reward", "(b)", "(c)", "(d) ground truth", "Table 1 analogue",
+                 "Table 2 analogue", "Clipping diagnostics", "Training curves"):
+        assert text in html
