@@ -47,3 +47,37 @@ def test_two_processes_match_one_process(shared_data, tmp_path):
         for key in ra:
             assert rb[key]["reward"] == ra[key]["reward"]
             assert rb[key]["advantage"] == pytest.approx(ra[key]["advantage"], abs=1e-6)
+
+
+def longest_in_group(samples):
+    """Group-level test reward: 1 for the longest response of its group (ties: lowest sample index)."""
+    best = {}
+    for s in samples:
+        key = (-len(s.response), s.sample_index)
+        if s.group not in best or key < best[s.group]:
+            best[s.group] = key
+    return [1.0 if (-len(s.response), s.sample_index) == best[s.group] else 0.0 for s in samples]
+
+
+longest_in_group.group_level = True
+
+
+def test_group_level_reward_sees_whole_groups_split_over_processes(shared_data, tmp_path):
+    """3 prompts x 4 rollouts over 2 processes: the middle group is split 2 + 2, yet is scored as a whole."""
+    args = ["--preset", "tiny-cpu", "-o", str(tmp_path), "--name", "split", "--phases", "2", "--no-progress",
+            "--reward", "tests.test_train_distributed:longest_in_group", "--set", "prompts_per_phase=3",
+            "--set", "minibatch_size=12", "--set", "save_every_phases=0", "--set", "reward_params={}"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29534"]
+    r = subprocess.run(torchrun + ["-m", "spurious", "train", *args], cwd=REPO, env=ENV, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for phase in (0, 1):
+        rows = _rollouts(tmp_path / "split", phase)
+        assert len(rows) == 12
+        groups = {}
+        for (pi, si), row in rows.items():
+            groups.setdefault(pi, []).append(row)
+        for members in groups.values():
+            assert len(members) == 4 and sum(m["reward"] for m in members) == 1.0
+            best = min(members, key=lambda m: (-len(m["response"]), m["sample_index"]))
+            assert best["reward"] == 1.0
