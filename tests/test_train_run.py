@@ -81,6 +81,14 @@ def test_one_update_per_phase_never_clips(shared_data, tmp_path):
     assert res.phases[-1]["pi_bar"] > 0 and res.phases[-1]["entropy"] > 0
 
 
+def test_max_steps_mid_phase_writes_a_short_phase_line(shared_data, tmp_path):
+    from spurious.rl import train
+
+    res = train(_cfg(tmp_path, "minibatch_size=4", "save_every_phases=0", "rollout_log_every=0", max_steps=6))
+    assert [s["optimizer_step"] for s in res.steps] == list(range(1, 7))
+    assert [(p["phase"], p["optimizer_steps"]) for p in res.phases] == [(0, 4), (1, 2)]
+
+
 def test_micro_batching_gives_the_same_updates(shared_data, tmp_path):
     """Gradient accumulation (micro-batch 2) must not change the optimizer steps (token-mean loss)."""
     from spurious.rl import train

@@ -329,6 +329,7 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     recorder.start(completed_phases=steps_done // config.optimizer_steps_per_phase)
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        trainer.finish()
     finally:
         recorder.stop()
     if is_main and config.save_final:

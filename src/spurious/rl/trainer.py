@@ -241,13 +241,20 @@ class SpuriousGRPOTrainer(GRPOTrainer):
             extra.update({f"phase/{k}": v for k, v in prec.items() if isinstance(v, (int, float))})
         return extra
 
+    def finish(self) -> None:
+        """Write the phase line of a phase cut short by ``max_steps`` (``optimizer_steps`` tells how short)."""
+        if self._sp_phase_steps and self._is_main() and self.sp_recorder is not None:
+            last = self._sp_phase_steps[-1]
+            self.sp_recorder.write(self._phase_record(last["phase"], last["optimizer_step"]))
+
     def _phase_record(self, phase: int, step: int) -> dict[str, Any]:
         steps = [s for s in self._sp_phase_steps if s["phase"] == phase]
         self._sp_phase_steps = []
         rec: dict[str, Any] = {"kind": "phase", "phase": phase, "optimizer_step": step,
                                "optimizer_steps": len(steps)}
         rec.update(self._sp_rollout)
-        for key in _MEAN_OVER_STEPS + tuple(k for k in (steps[0] if steps else {}) if k.startswith("clip/")):
+        keys = dict.fromkeys(_MEAN_OVER_STEPS + tuple(k for k in (steps[0] if steps else {}) if k.startswith("clip/")))
+        for key in keys:
             vals = [s[key] for s in steps if s.get(key) is not None and not math.isnan(s[key])]
             if vals:
                 rec[key] = sum(vals) / len(vals)
