@@ -82,6 +82,8 @@ def demo(
                     d = data["delta"]
                     progress.console.print(f"  done {data['cell']}: Δacc {d['accuracy']:+.3f}  "
                                            f"Δcode {d['code_frequency']:+.3f}  ({data['wall_seconds']:.0f} s)")
+                elif kind == "cell_failed":
+                    progress.console.print(f"  [red]failed[/] {data['cell']}: {data['error']}")
                 elif kind == "tick":
                     progress.update(task, total=data["phases_total"] or 1, completed=data["phases_done"],
                                     note=f"{len(done_cells)} runs done; running {', '.join(data['running'])}")
@@ -92,6 +94,9 @@ def demo(
     for j in judge(summary, list(spec.families)):
         colour = {"supported": "green", "not supported": "red"}.get(j.verdict, "yellow")
         console.print(f"[{colour}]{j.verdict:>13}[/]  {j.claim}\n               {j.evidence}")
+    if summary.get("failed"):
+        console.print(f"[red]{len(summary['failed'])} run(s) failed[/] (rerun the same command to retry them): "
+                      + ", ".join(summary["failed"]))
     console.print(f"wall time {wall:.0f} s; report: [bold]{report}[/]")
     typer.echo(str(report))
 

@@ -113,7 +113,8 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
     """Pre-train (or load) every family's organism, run every unfinished cell, aggregate; returns the summary.
 
     ``on_event(kind, data)`` receives ``("pretrained", {family, path})``, ``("cell_done", {...})``,
-    ``("tick", {phases_done, phases_total})`` about once a second, for progress displays.
+    ``("cell_failed", {cell, error})`` (the grid goes on; failures are listed in the summary and rerun next
+    time), ``("tick", {phases_done, phases_total})`` about once a second, for progress displays.
     """
     from spurious.io import write_json
     from spurious.provenance import provenance
@@ -132,6 +133,7 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
     todo = [c for c in cells if load_result(runs_dir, c) is None]
     total_phases = len(todo) * spec.settings.phases
     organisms: dict[str, str] = {}
+    failed: dict[str, str] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_single_thread) as pool:
         pre = {pool.submit(_pretrain_job, spec.pretrain_config(f)): f for f in spec.families}
         pending_cells = list(todo)
@@ -146,7 +148,11 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
                     emit("pretrained", {"family": fam, "path": organisms[fam]})
                 else:
                     cell = running.pop(fut)
-                    emit("cell_done", {"cell": cell.name, **fut.result()})
+                    try:
+                        emit("cell_done", {"cell": cell.name, **fut.result()})
+                    except Exception as e:  # noqa: BLE001 - one broken run must not lose the others
+                        failed[cell.name] = f"{type(e).__name__}: {e}"
+                        emit("cell_failed", {"cell": cell.name, "error": failed[cell.name]})
             # queue cells whose organism is ready, keeping at most `workers` jobs in flight
             for cell in list(pending_cells):
                 if len(futures) >= workers + 1:
@@ -165,6 +171,7 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
     summary = summarize(spec, runs_dir)
     summary["wall_seconds"] = round(time.time() - t0, 1)
     summary["organisms"] = organisms
+    summary["failed"] = failed
     write_json(out / "summary.json", {**summary, "provenance": provenance(grid=spec.to_dict())})
     return summary
 

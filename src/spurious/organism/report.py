@@ -244,8 +244,10 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
                   "(1,024 samples at T=1 before and after RL; 95% Student-t intervals across seeds); see "
                   "spurious/organism/verdicts.py and docs/organism.md."),
         *[Verdict(j.claim, j.verdict, j.evidence) for j in verdicts],
-        KeyValues({"mode": mode, "wall time (s)": round(wall_seconds, 1), "runs": sum(g["n"] for g in summary["groups"]),
-                   "phases per run": spec.settings.phases}),
+        KeyValues({"mode": mode, "wall time (s)": round(wall_seconds, 1),
+                   "runs": sum(g["n"] for g in summary["groups"]), "runs planned": len(spec.cells()),
+                   "failed runs": summary.get("failed") or "none", "phases per run": spec.settings.phases,
+                   "learning rate": spec.settings.learning_rate, "eps": spec.settings.eps}),
     ]))
     entries = bar_entries(summary)
     blocks: list[Any] = []
