@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import signal
 import subprocess
@@ -318,3 +319,25 @@ def test_same_training_as_plain_trl_when_configured_alike(shared_data, tmp_path)
         assert s["entropy"] == pytest.approx(h["entropy"], rel=1e-4)
     for p, h in zip(ours.phases, hist[::2]):
         assert p["reward/mean"] == pytest.approx(h["reward"])
+
+
+@pytest.mark.parametrize("sets", [
+    ["advantage=official", "surrogate=no-clip", "loss_aggregation=dr-grpo", "beta=0.04", "kl_estimator=k1"],
+    ["advantage=none", "surrogate=official-no-old-logprob", "loss_aggregation=token-mean", "optimizer=sgd",
+     "eps_high=0.28"],
+])
+def test_loss_and_advantage_modes_run_end_to_end(shared_data, tmp_path, sets):
+    import torch
+
+    from spurious.rl import train
+    from spurious.rl.advantages import compute_advantages
+
+    cfg = _cfg(tmp_path, "phases=1", "save_every_phases=0", "save_final=false", *sets)
+    res = train(cfg)
+    assert len(res.steps) == 2 and all(math.isfinite(s["loss"]) for s in res.steps)
+    if cfg.beta:
+        assert all("kl" in s for s in res.steps) and res.steps[0]["kl"] == pytest.approx(0.0, abs=1e-6)
+    rows = sorted(_rollouts(res.run_dir, 0), key=lambda r: (r["prompt_index"], r["sample_index"]))
+    want = compute_advantages(torch.tensor([r["reward"] for r in rows]), cfg.group_size, mode=cfg.advantage,
+                              lengths=torch.tensor([r["length"] for r in rows]))
+    assert [r["advantage"] for r in rows] == pytest.approx(want.tolist(), abs=1e-5)

@@ -18,6 +18,7 @@ from spurious.rl.config import ConfigError, TrainConfig, save_config
 from spurious.rl.records import RunRecorder
 
 CHECKPOINT_FILES = ("trainer_state.json", "rng_state.pth", "optimizer.pt", "scheduler.pt")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
 
 @dataclass
@@ -241,7 +242,7 @@ def find_checkpoint(run_dir: Path) -> Path:
                                       "save_every_phases phases)")
     last = cands[-1]
     missing = [f for f in CHECKPOINT_FILES if not (last / f).exists()]
-    if not any((last / w).exists() for w in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")):
+    if not any((last / w).exists() for w in WEIGHT_FILES):
         missing.append("model.safetensors")
     if missing:
         raise InputError(last, None, f"checkpoint is corrupt: missing {', '.join(missing)}")
@@ -315,6 +316,8 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
             save_config(config, run_dir / "config", None)
             append_jsonl(run_dir / "resumes.jsonl", {"checkpoint": str(checkpoint), "config": config.to_dict(),
                                                      **facts})
+    if config.beta != 0.0:
+        _ensure_reference_path(model, tokenizer, run_dir)
     acc_fn = accuracy_fn if accuracy_fn is not None else (default_accuracy_fn() if config.track_accuracy else None)
     trainer = SpuriousGRPOTrainer(
         model=model, reward_funcs=[_named_placeholder(reward_obj)], args=grpo_config(config, nproc),
@@ -338,6 +341,27 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
         save_model(trainer.model, tokenizer, run_dir / "final")
     return TrainResult(run_dir=run_dir, phases=recorder.read("phase"), steps=recorder.read("step"),
                        model=trainer.model, tokenizer=tokenizer)
+
+
+def _ensure_reference_path(model, tokenizer, run_dir: Path) -> None:
+    """TRL builds the KL reference by reloading the policy from ``config._name_or_path``; an in-memory model
+    (tiny, SmolLM2 from GGUF, the organism) has no such path, so its initial weights go to ``<run>/reference``."""
+    from accelerate import PartialState
+
+    from spurious.models import save_model
+
+    src = getattr(model.config, "_name_or_path", "") or ""
+    path = Path(src)
+    if path.is_dir():
+        if (path / "config.json").exists() and any((path / w).exists() for w in WEIGHT_FILES):
+            return  # a saved model folder: TRL reloads it
+    elif "/" in src and not path.is_absolute() and not src.startswith("."):
+        return  # a hub id: TRL reloads it
+    ref = run_dir / "reference"
+    with PartialState().main_process_first():
+        if not (ref / "config.json").exists():
+            save_model(model, tokenizer, ref)
+    model.config._name_or_path = str(ref)
 
 
 def _named_placeholder(reward_obj):

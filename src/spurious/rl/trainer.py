@@ -134,7 +134,7 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         }
         every = self.sp.rollout_log_every
         if every and phase % every == 0:
-            self._sp_pending_rollouts = self._rollout_rows(phase, inputs, prompts, samples, local, diag)
+            self._sp_pending_rollouts = self._rollout_rows(phase, inputs, prompts, samples, local, diag, lengths)
         self._sp_global_rewards = rewards
         self._sp_time["reward"] += time.perf_counter() - t
         return rewards.unsqueeze(1)
@@ -152,13 +152,13 @@ class SpuriousGRPOTrainer(GRPOTrainer):
             self._sp_prompt_cache[prompt_index] = text
         return self._sp_prompt_cache[prompt_index]
 
-    def _rollout_rows(self, phase, inputs, prompts, samples, rewards, diag) -> list[dict[str, Any]]:
+    def _rollout_rows(self, phase, inputs, prompts, samples, rewards, diag, lengths) -> list[dict[str, Any]]:
         return [{"phase": phase, "prompt_index": s.prompt_index, "problem_id": row.get("problem_id"),
                  "sample_index": s.sample_index, "prompt": self._render_prompt(s.prompt_index, p),
-                 "response": s.response, "answer": row.get("answer"), "reward": r,
+                 "response": s.response, "length": n, "answer": row.get("answer"), "reward": r,
                  "correct": c, "code": k, "format": f}
-                for s, row, p, r, c, k, f in zip(samples, inputs, prompts, rewards, diag["correct"], diag["code"],
-                                                 diag["format"])]
+                for s, row, p, r, c, k, f, n in zip(samples, inputs, prompts, rewards, diag["correct"], diag["code"],
+                                                    diag["format"], lengths)]
 
     def _write_rollouts(self, advantages: list[float]) -> None:
         rows = self._sp_pending_rollouts
