@@ -341,3 +341,15 @@ def test_loss_and_advantage_modes_run_end_to_end(shared_data, tmp_path, sets):
     want = compute_advantages(torch.tensor([r["reward"] for r in rows]), cfg.group_size, mode=cfg.advantage,
                               lengths=torch.tensor([r["length"] for r in rows]))
     assert [r["advantage"] for r in rows] == pytest.approx(want.tolist(), abs=1e-5)
+
+
+def test_cli_dry_run_prints_the_schedule_without_loading_anything():
+    r = _run_cli(["--preset", "paper", "--dry-run", "--set", "reward_params.gamma=0.3", "--reward", "random"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout)
+    assert out["config"]["reward_params"] == {"gamma": 0.3}
+    sched = out["schedule"]  # one process, micro-batches of 4: 32 accumulation steps per optimizer step
+    assert sched["optimizer_steps_per_phase"] == 8 and sched["gradient_accumulation_steps"] == 32
+    assert sched["steps_per_generation"] == 8 * 32
+    bad = _run_cli(["--preset", "paper", "--dry-run", "--set", "group_size=15"])
+    assert bad.returncode == 2 and "minibatch_size" in bad.stderr
