@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from spurious.cli import app
-from spurious.commands.reward import parse_param, summary_path
+from spurious.commands.reward import parse_param
+from spurious.io import summary_path
 from spurious.io import InputError
 
 runner = CliRunner()

@@ -105,6 +105,17 @@ def atomic_open(path: str | os.PathLike, mode: str = "w"):
         raise
 
 
+def summary_path(output: str | os.PathLike) -> Path:
+    """The sidecar summary of a result file: ``out.jsonl`` -> ``out.summary.json`` (also ``.jsonl.gz``, ``.json``)."""
+    out = Path(output)
+    name = out.name
+    for suffix in (".jsonl.gz", ".jsonl", ".json"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return out.with_name(name + ".summary.json")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -9,15 +9,7 @@ from typing import Optional
 
 import typer
 
-
-def summary_path(output: Path) -> Path:
-    """``out.jsonl`` -> ``out.summary.json`` (also for ``.jsonl.gz``)."""
-    name = output.name
-    for suffix in (".jsonl.gz", ".jsonl", ".json"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return output.with_name(name + ".summary.json")
+from spurious.io import summary_path
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -8,6 +8,8 @@ from typing import Any, Optional
 
 import typer
 
+from spurious.io import summary_path
+
 _INT_FIELDS = ("step", "prompt_index", "sample_index")
 
 
@@ -21,16 +23,6 @@ def parse_param(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = {"none": None, "true": True, "false": False}.get(raw.strip().lower(), raw)
     return key.strip(), value
-
-
-def summary_path(output: Path) -> Path:
-    """``out.jsonl`` -> ``out.summary.json`` (also for ``.jsonl.gz`` and other names)."""
-    name = output.name
-    for suffix in (".jsonl.gz", ".jsonl", ".json"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return output.with_name(name + ".summary.json")
 
 
 def read_samples(path: Path, reward) -> tuple[list[dict], list]:
