@@ -73,6 +73,7 @@ def test_arm_configs_follow_the_recipe(tmp_path):
     base = train_config(Cell("qwen-like", "random", 0), s, tmp_path)
     assert base.optimizer_steps_per_phase == 8 and base.optimizer == "sgd" and base.momentum == 0
     assert (base.learning_rate, base.eps_low, base.eps_high, base.surrogate) == (0.2, 0.2, 0.2, "clip")
+    assert base.max_grad_norm == 0.15
     assert train_config(Cell("qwen-like", "random-onpolicy", 0), s, tmp_path).optimizer_steps_per_phase == 1
     assert train_config(Cell("qwen-like", "random-K4", 0), s, tmp_path).optimizer_steps_per_phase == 4
     assert train_config(Cell("qwen-like", "random-noclip", 0), s, tmp_path).surrogate == "no-clip"
@@ -123,7 +124,7 @@ def _g(family, arm, acc, maj, n=None):
 
     n = n or len(acc)
     return {"family": family, "arm": arm, "n": n, "accuracy": _ci(acc), "majority_frequency": _ci(maj),
-            "majority_rose": sum(m > 0 for m in maj)}
+            "majority_rose": sum(m > 0 for m in maj), "majority_values": list(maj), "accuracy_values": list(acc)}
 
 
 def test_verdict_rules_from_intervals_and_sign_counts():
@@ -149,6 +150,10 @@ def test_verdict_rules_from_intervals_and_sign_counts():
     assert claim_c(bad).verdict == "not supported"
     assert claim_d(bad, fams).verdict == "not supported"
     # too few seeds -> inconclusive, never supported
+    # a control that does not drift, but a clipped arm that does not drift more either -> inconclusive
+    weak = {"groups": [_g("qwen-like", "random", [0.0, 0.01, 0.0], [0.01, 0.0, 0.02]),
+                       _g("qwen-like", "random-onpolicy", [0.0, 0.0, 0.0], [0.01, -0.01, 0.015])]}
+    assert claim_c(weak).verdict == "inconclusive"
     few = {"groups": [_g("qwen-like", "random", [0.05, 0.06], [0.05, 0.04])]}
     assert claim_a(few).verdict == "inconclusive"
     assert claim_b(few).verdict == "inconclusive"
@@ -161,7 +166,7 @@ def test_plans_and_overrides():
 
     d = get_plan("default")
     cells = d.cells()
-    assert len(cells) == 19 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert len(cells) == 22 and [c.seed for c in cells] == sorted(c.seed for c in cells)
     assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}
     assert len(get_plan("full-core").cells()) == 30
     full = get_plan("full")
@@ -171,6 +176,15 @@ def test_plans_and_overrides():
     assert small.settings.phases == 3 and small.pretrain_config("qwen-like").steps == 10
     with pytest.raises(ValueError):
         get_plan("huge")
+
+
+def test_welch_difference():
+    from spurious.organism.verdicts import welch_difference
+
+    d = welch_difference([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    assert d[0] == pytest.approx(2.0) and d[1] < 2.0 < d[2]
+    assert d[1] == pytest.approx(2.0 - 4.302653 * (1 / 3) ** 0.5, abs=1e-3)  # df = 2 when one side has no spread
+    assert welch_difference([1.0], [0.0, 1.0]) is None
 
 
 def test_summarize_ignores_missing_cells(tmp_path):

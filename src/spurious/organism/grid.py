@@ -80,9 +80,13 @@ def _single_thread() -> None:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
+    import transformers
 
     torch.set_num_threads(1)
+    transformers.utils.logging.disable_progress_bar()
 
 
 def _pretrain_job(config: PretrainConfig) -> str:
@@ -203,6 +207,8 @@ def summarize(spec: GridSpec, runs_dir: str | Path) -> dict[str, Any]:
         for k in DELTA_KEYS:
             row[k] = _ci([r["delta"][k] for r in results])
         n = len(results)
+        row["majority_values"] = [r["delta"]["majority_frequency"] for r in results]
+        row["accuracy_values"] = [r["delta"]["accuracy"] for r in results]
         row["majority_rose"] = sum(r["delta"]["majority_frequency"] > 0 for r in results)
         row["accuracy_rose"] = sum(r["delta"]["accuracy"] > 0 for r in results)
         row["n"] = n

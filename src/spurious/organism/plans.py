@@ -1,7 +1,7 @@
 """The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full-core`` and ``full``.
 
 Budget of the default on a quiet 2-core machine (organism-notes; ~1.4 s per phase on one thread):
-pre-training 3 organisms (~2 min each, two at a time), then 19 runs x 30 phases (~50 s each with
+pre-training 3 organisms (~2 min each, two at a time), then 22 runs x 30 phases (~50 s each with
 evaluation) on 2 single-thread workers: about 11-13 minutes.
 
 ``full-core``: the four claims' arms (random, on-policy control, ground truth) at the recipe's 150 phases,
@@ -23,10 +23,10 @@ PLANS = ("default", "full-core", "full")
 def default_plan() -> GridSpec:
     return GridSpec(
         families=("qwen-like", "bad-code", "no-code"),
-        arms={"random": (0, 1, 2, 3), "random-onpolicy": (0, 1, 2), "gt": (0, 1)},
+        arms={"random": (0, 1, 2, 3), "random-onpolicy": (0, 1, 2), "gt": (0, 1, 2)},
         settings=RunSettings(phases=30),
-        family_arms={"bad-code": {"random": (0, 1, 2), "gt": (0, 1)},
-                     "no-code": {"random": (0, 1, 2), "gt": (0, 1)}},
+        family_arms={"bad-code": {"random": (0, 1, 2), "gt": (0, 1, 2)},
+                     "no-code": {"random": (0, 1, 2), "gt": (0, 1, 2)}},
     )
 
 

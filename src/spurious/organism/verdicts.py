@@ -14,8 +14,11 @@ Rules (``MIN_SEEDS`` = 3 unless stated):
     supported: every family has >= MIN_SEEDS seeds and mean accuracy change <= 0 or CI upper end < +0.03.
 (c) without the clip (on-policy arm; the no-clip arm at a stable step if run) there is no systematic drift
     not supported: a control's majority-frequency CI lies above 0;
-    supported: every control has >= MIN_SEEDS seeds, a CI containing 0 and < 80% of seeds rising, while the
-    clipped arm of the same family rose in >= 80% of its seeds (so the same budget can detect a drift).
+    supported: every control has >= MIN_SEEDS seeds and a CI containing 0, and the clipped arm of the same
+    family drifted more: the 95% Welch interval of (clip - control) majority change lies above 0 (so the same
+    budget detects the drift the control lacks).
+    (Revised after the first default run: the earlier rule asked for < 80% of control seeds rising, a sign
+    count that 3 seeds of pure noise pass only 7 times in 8; the difference test is the contrast (c) means.)
 (d) ground truth helps every family
     supported: every family's gt accuracy CI lies above 0 (>= 2 seeds each);
     not supported: some family's mean gt accuracy change <= 0.
@@ -60,6 +63,26 @@ def _above0(ci: dict[str, Any]) -> bool:
 
 def _rose(g: dict[str, Any]) -> float:
     return g["majority_rose"] / g["n"]
+
+
+def welch_difference(a: list[float], b: list[float], level: float = 0.95
+                     ) -> tuple[float, float, float] | None:
+    """Mean of ``a`` minus mean of ``b`` with its Welch t-interval; None with fewer than 2 values on a side."""
+    import math
+
+    from spurious.analysis.stats import t_quantile
+
+    if len(a) < 2 or len(b) < 2:
+        return None
+    ma, mb = sum(a) / len(a), sum(b) / len(b)
+    va = sum((x - ma) ** 2 for x in a) / (len(a) - 1) / len(a)
+    vb = sum((x - mb) ** 2 for x in b) / (len(b) - 1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return ma - mb, ma - mb, ma - mb
+    df = (va + vb) ** 2 / ((va ** 2 / (len(a) - 1) if va else 0) + (vb ** 2 / (len(b) - 1) if vb else 0))
+    half = t_quantile(0.5 + level / 2, df) * se
+    return ma - mb, ma - mb - half, ma - mb + half
 
 
 def claim_a(summary: dict[str, Any], family: str = "qwen-like") -> Judgement:
@@ -115,8 +138,11 @@ def claim_c(summary: dict[str, Any]) -> Judgement:
             parts.append(f"{fam}/{arm}: majority Δ {_fmt(maj)}, rose {g['majority_rose']}/{g['n']}")
             drift |= _above0(maj)
             contains0 = maj["low"] is not None and maj["low"] <= 0 <= maj["high"]
-            powered = clip is not None and clip["n"] >= MIN_SEEDS and _rose(clip) >= RISE_SHARE
-            ok &= g["n"] >= MIN_SEEDS and contains0 and _rose(g) < RISE_SHARE and powered
+            diff = welch_difference(clip["majority_values"], g["majority_values"]) \
+                if clip is not None and "majority_values" in clip and "majority_values" in g else None
+            if diff is not None:
+                parts.append(f"{fam}: clip - {arm} majority Δ {diff[0]:+.3f} [{diff[1]:+.3f}, {diff[2]:+.3f}]")
+            ok &= g["n"] >= MIN_SEEDS and contains0 and diff is not None and diff[1] > 0
         if clip is not None and any(_group(summary, fam, a) for a in CONTROLS):
             parts.append(f"{fam}/random (clip): majority Δ {_fmt(clip['majority_frequency'])}, "
                          f"rose {clip['majority_rose']}/{clip['n']}")
