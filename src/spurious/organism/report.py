@@ -19,6 +19,7 @@ CURVE_KEYS = (("code_frequency", "code frequency (rollouts)"), ("accuracy", "acc
               ("pi_bar", "mean token probability π̄"), ("entropy", "mean token entropy"),
               ("clip/low_frac", "clip fraction, low side (A<0)"), ("clip/high_frac", "clip fraction, high side (A>0)"))
 BUCKETS = ("p<0.1", "p0.1-0.5", "p0.5-thr", "p>thr")
+ERROR_BAR_CAP = 25.0  # points: intervals from 2-3 seeds can be wider than the axis; the table has them all
 
 
 def _phase_series(run_dir: Path, key: str) -> list[float | None]:
@@ -83,8 +84,13 @@ def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: 
     if not drawn:
         plt.close(fig)
         return None
-    axes[0][-1].legend(fontsize=6, loc="best")
-    fig.tight_layout()
+    handles = {}
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab.split(" (")[0], h)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=7,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
     return out_path
@@ -192,6 +198,7 @@ def grid_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
                      "acc after %": 100 * g["after_mean"]["accuracy"],
                      "Δacc pts": 100 * ci("accuracy"), "± (95%)": None if half("accuracy") is None
                      else 100 * half("accuracy"),
+                     "Δcode pts": 100 * ci("code_frequency"),
                      "code before %": 100 * g["before"]["sampled"]["code_frequency"],
                      "code after %": 100 * g["after_mean"]["code_frequency"],
                      "majority rose": f"{g['majority_rose']}/{g['n']}",
@@ -208,7 +215,7 @@ def bar_entries(summary: dict[str, Any]):
     for g in summary["groups"]:
         c = g["accuracy"]
         base = 100 * g["before"]["sampled"]["accuracy"]
-        err = None if c["low"] is None else 100 * (c["high"] - c["low"]) / 2
+        err = None if c["low"] is None else min(100 * (c["high"] - c["low"]) / 2, ERROR_BAR_CAP)
         out.append(BarEntry(g["family"], g["arm"], base, base + 100 * c["mean"], err))
     return out
 
@@ -255,7 +262,8 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
         blocks.append(Image(plot_gain_bars(entries, fig_dir / "gain_bars.png",
                                            title="Accuracy after RL, per reward and family (held-out, T=1)"),
                             caption="Figure 1 analogue: grey = pre-trained organism; error bars = 95% interval "
-                                    "half-width across seeds."))
+                                    f"half-width across seeds (drawn at most {ERROR_BAR_CAP:.0f} points; the "
+                                    "table below gives every interval)."))
     blocks.append(Table(grid_rows(summary), caption="Every (family, arm): change from the pre-trained organism."))
     sections.append(Section("Accuracy gain per reward and family", blocks))
 
