@@ -225,3 +225,12 @@ def test_report_renders_in_chromium_without_errors(tmp_path):
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 50_000
     external = [u for u in rendered.requests if not u.startswith(("file:", "data:"))]
     assert external == []
+
+
+def test_percentage_point_columns_get_one_decimal():
+    from spurious.report.html import _cell
+
+    assert _cell("Δacc pts", -1.80712, {}) == "-1.8"
+    assert _cell("± (95%)", 9.6912, {}) == "9.7"
+    assert _cell("acc %", -0.01, {}) == "0.0"
+    assert _cell("s/run", 68.93, {}) == "68.93"

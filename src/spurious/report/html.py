@@ -65,8 +65,9 @@ class KeyValues:
 class Table:
     """Rows (dicts) as a table. ``columns`` picks and orders columns (default: union in first-seen order).
 
-    ``formats`` maps a column to a format string (``"{:.1f}"``) or a callable; otherwise columns whose
-    name ends in ``%`` get one decimal and other numbers :func:`format_value`.
+    ``formats`` maps a column to a format string (``"{:.1f}"``) or a callable; otherwise columns of
+    percentages or percentage points (name ending in ``%``, ``%)`` or ``pts``) get one decimal and other
+    numbers :func:`format_value`.
     """
 
     rows: Sequence[dict[str, Any]]
@@ -131,6 +132,9 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
+PERCENT_SUFFIXES = ("%", "%)", "pts")
+
+
 def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -139,7 +143,7 @@ def _cell(col: str, v: Any, formats: dict) -> str:
     fmt = formats.get(col)
     if fmt is not None and v is not None and not (isinstance(v, float) and math.isnan(v)):
         text = fmt(v) if callable(fmt) else fmt.format(v)
-    elif col.endswith("%") and isinstance(v, float) and math.isfinite(v):
+    elif col.endswith(PERCENT_SUFFIXES) and isinstance(v, float) and math.isfinite(v):
         text = f"{v + 0.0:.1f}".replace("-0.0", "0.0") if abs(v) < 0.05 else f"{v:.1f}"
     else:
         text = format_value(v)
