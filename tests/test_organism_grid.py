@@ -144,7 +144,7 @@ def test_verdict_rules_from_intervals_and_sign_counts():
                       _g("qwen-like", "random-onpolicy", [0.0, 0.0, 0.0], [0.05, 0.06, 0.07]),
                       _g("bad-code", "random", [0.05, 0.06, 0.07], [0.0, 0.0, 0.0]),
                       _g("no-code", "random", [0.0, 0.0, 0.01], [0.0, 0.0, 0.0]),
-                      _g("qwen-like", "gt", [-0.1, -0.05], [0, 0])]}
+                      _g("qwen-like", "gt", [-0.1, -0.05, -0.08], [0, 0, 0])]}
     assert claim_a(bad).verdict == "not supported"
     assert claim_b(bad).verdict == "not supported"
     assert claim_c(bad).verdict == "not supported"
@@ -154,6 +154,14 @@ def test_verdict_rules_from_intervals_and_sign_counts():
     weak = {"groups": [_g("qwen-like", "random", [0.0, 0.01, 0.0], [0.01, 0.0, 0.02]),
                        _g("qwen-like", "random-onpolicy", [0.0, 0.0, 0.0], [0.01, -0.01, 0.015])]}
     assert claim_c(weak).verdict == "inconclusive"
+    # a negative mean with a wide interval does not rule out a gain -> inconclusive, not "not supported"
+    wide = {"groups": [_g("qwen-like", "random", [-0.10, 0.08, -0.05, 0.02], [0.05, 0.03, 0.04, 0.06]),
+                       _g("bad-code", "random", [-0.12, 0.02, -0.07], [0.0, 0.0, 0.0]),
+                       _g("no-code", "random", [0.0, 0.0, 0.01], [0.0, 0.0, 0.0]),
+                       _g("qwen-like", "gt", [-0.2, 0.1], [0, 0])]}
+    assert claim_a(wide).verdict == "inconclusive"
+    assert claim_b(wide).verdict == "inconclusive"
+    assert claim_d(wide, ["qwen-like"]).verdict == "inconclusive"
     few = {"groups": [_g("qwen-like", "random", [0.05, 0.06], [0.05, 0.04])]}
     assert claim_a(few).verdict == "inconclusive"
     assert claim_b(few).verdict == "inconclusive"

@@ -6,12 +6,15 @@ on held-out problems with 1,024 T=1 samples: accuracy and the frequency of the f
 
 Rules (``MIN_SEEDS`` = 3 unless stated):
 
+"Not helped" always means the interval *rules out* a practically meaningful gain: its upper end is below
+``PRACTICAL_GAIN`` (+0.03 accuracy). A negative mean alone is not evidence of absence.
+
 (a) clipped random reward raises the majority style and accuracy of a ``qwen-like`` family
     supported: >= MIN_SEEDS seeds, majority style rose in >= 80% of them, accuracy CI above 0;
-    not supported: >= MIN_SEEDS seeds and (majority rose in < 50% or mean accuracy change <= 0).
+    not supported: >= MIN_SEEDS seeds and (majority rose in < 50%, or the accuracy CI's upper end < +0.03).
 (b) it does not help ``bad-code`` / ``no-code``
     not supported: some family's accuracy CI lies above 0 (>= 2 seeds);
-    supported: every family has >= MIN_SEEDS seeds and mean accuracy change <= 0 or CI upper end < +0.03.
+    supported: every family has >= MIN_SEEDS seeds and an accuracy CI whose upper end is < +0.03.
 (c) without the clip (on-policy arm; the no-clip arm at a stable step if run) there is no systematic drift
     not supported: a control's majority-frequency CI lies above 0;
     supported: every control has >= MIN_SEEDS seeds and a CI containing 0, and the clipped arm of the same
@@ -21,7 +24,9 @@ Rules (``MIN_SEEDS`` = 3 unless stated):
     count that 3 seeds of pure noise pass only 7 times in 8; the difference test is the contrast (c) means.)
 (d) ground truth helps every family
     supported: every family's gt accuracy CI lies above 0 (>= 2 seeds each);
-    not supported: some family's mean gt accuracy change <= 0.
+    not supported: some family's gt accuracy CI has its upper end < +0.03.
+(Revised after the final default run: (a), (b) and (d) used to read a mean <= 0 as "not supported" /
+"no help", which with 3-4 seeds turned wide intervals into verdicts.)
 Anything else is "inconclusive".
 """
 
@@ -61,6 +66,11 @@ def _above0(ci: dict[str, Any]) -> bool:
     return ci["n"] >= 2 and ci["low"] is not None and ci["low"] > 0
 
 
+def _rules_out_gain(ci: dict[str, Any]) -> bool:
+    """The interval excludes a practically meaningful gain (upper end < PRACTICAL_GAIN)."""
+    return ci["n"] >= 2 and ci["high"] is not None and ci["high"] < PRACTICAL_GAIN
+
+
 def _rose(g: dict[str, Any]) -> float:
     return g["majority_rose"] / g["n"]
 
@@ -95,7 +105,7 @@ def claim_a(summary: dict[str, Any], family: str = "qwen-like") -> Judgement:
           f"accuracy Δ {_fmt(acc)}")
     if g["n"] >= MIN_SEEDS and _rose(g) >= RISE_SHARE and _above0(acc):
         return Judgement(claim, "supported", ev)
-    if g["n"] >= MIN_SEEDS and (_rose(g) < 0.5 or acc["mean"] <= 0):
+    if g["n"] >= MIN_SEEDS and (_rose(g) < 0.5 or _rules_out_gain(acc)):
         return Judgement(claim, "not supported", ev)
     return Judgement(claim, "inconclusive", ev)
 
@@ -114,8 +124,7 @@ def claim_b(summary: dict[str, Any]) -> Judgement:
         acc = g["accuracy"]
         parts.append(f"{fam}: accuracy Δ {_fmt(acc)}, majority rose {g['majority_rose']}/{g['n']}")
         helped |= _above0(acc)
-        no_help = acc["mean"] <= 0 or (acc["high"] is not None and acc["high"] < PRACTICAL_GAIN)
-        clear &= g["n"] >= MIN_SEEDS and no_help
+        clear &= g["n"] >= MIN_SEEDS and _rules_out_gain(acc)
     ev = "; ".join(parts)
     if helped:
         return Judgement(claim, "not supported", ev)
@@ -166,7 +175,7 @@ def claim_d(summary: dict[str, Any], families: list[str]) -> Judgement:
         acc = g["accuracy"]
         parts.append(f"{fam}: accuracy Δ {_fmt(acc)}")
         all_up &= _above0(acc)
-        any_down |= acc["mean"] <= 0
+        any_down |= _rules_out_gain(acc)
     ev = "; ".join(parts)
     if any_down:
         return Judgement(claim, "not supported", ev)
