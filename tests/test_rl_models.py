@@ -64,6 +64,7 @@ def test_smollm2_loads_offline_and_saves(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_smollm2_cpu_preset_trains_two_steps(shared_data, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "2", "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
     r = subprocess.run([sys.executable, "-m", "spurious", "train", "--preset", "smollm2-cpu", "--max-steps", "2",
