@@ -75,7 +75,13 @@ class GridSpec:
 # Workers (top-level functions: they run in spawned processes)
 
 
-def _single_thread() -> None:
+def _single_thread(die_with_parent: bool = False) -> None:
+    """Worker set-up: one BLAS thread, offline, quiet; ``die_with_parent`` - never outlive the grid (a killed
+    ``spurious demo`` must not leave workers training orphaned cells)."""
+    if die_with_parent:
+        from spurious.lifecycle import die_with_parent as _die_with_parent
+
+        _die_with_parent(use_pdeathsig=True)
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -138,7 +144,12 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
     total_phases = len(todo) * spec.settings.phases
     organisms: dict[str, str] = {}
     failed: dict[str, str] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_single_thread) as pool:
+    import threading
+
+    # PR_SET_PDEATHSIG fires when the spawning *thread* exits: ask for it only from the main thread.
+    pdeathsig = threading.current_thread() is threading.main_thread()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_single_thread,
+                             initargs=(pdeathsig,)) as pool:
         pre = {pool.submit(_pretrain_job, spec.pretrain_config(f)): f for f in spec.families}
         pending_cells = list(todo)
         running: dict[Any, Cell] = {}
