@@ -10,7 +10,7 @@ from spurious.cli import app
 def test_families_lists_every_prior():
     r = CliRunner().invoke(app, ["organism", "families"])
     assert r.exit_code == 0
-    for name in ("qwen-like", "qwen-like-65", "bad-code", "no-code"):
+    for name in ("qwen-like", "qwen-like-65", "qwen-like-90", "bad-code", "no-code"):
         assert name in r.output
 
 

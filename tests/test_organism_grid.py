@@ -10,7 +10,7 @@ from spurious.organism.pretrain import PretrainConfig, ensure_organism, load_org
 from spurious.organism.runner import ARMS, Cell, RunSettings, train_config
 from spurious.organism.verdicts import claim_a, claim_b, claim_c, claim_d
 
-TINY_PRETRAIN = {"steps": 150, "calibration_samples": 256}
+TINY_PRETRAIN = {"steps": 400, "calibration_samples": 256}
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,11 @@ def test_short_pretraining_is_cached_and_calibrated(organism, cache):
     cfg, path = organism
     assert path == organism_dir(cfg) and str(path).startswith(str(cache))
     info = json.loads((path / "organism.json").read_text())
-    assert info["key"] == cfg.key() and info["family"]["p_code"] == 0.9
+    p_code = get_family("qwen-like").p_code
+    assert info["key"] == cfg.key() and info["family"]["p_code"] == p_code
     cal = info["calibration"]["sampled"]
     # after a SHORT pre-training the style decision and the box are already calibrated
-    assert abs(cal["code_frequency"] - 0.9) < 0.08, cal
+    assert abs(cal["code_frequency"] - p_code) < 0.08, cal
     assert abs(cal["boxed_rate"] - 0.9) < 0.1, cal
     mtime = (path / "organism.json").stat().st_mtime
     assert ensure_organism(cfg) == path and (path / "organism.json").stat().st_mtime == mtime  # cache hit
@@ -73,9 +74,13 @@ def test_arm_configs_follow_the_recipe(tmp_path):
     s = RunSettings()
     base = train_config(Cell("qwen-like", "random", 0), s, tmp_path)
     assert base.optimizer_steps_per_phase == 8 and base.optimizer == "sgd" and base.momentum == 0
-    assert (base.learning_rate, base.eps_low, base.eps_high, base.surrogate) == (0.2, 0.2, 0.2, "clip")
-    assert base.max_grad_norm == 0.15
-    assert train_config(Cell("qwen-like", "random-onpolicy", 0), s, tmp_path).optimizer_steps_per_phase == 1
+    assert (base.learning_rate, base.eps_low, base.eps_high, base.surrogate) == (0.14, 0.2, 0.2, "clip")
+    assert base.max_grad_norm == 0.15 and base.rollouts_per_phase == 512 and base.minibatch_size == 64
+    onpolicy = train_config(Cell("qwen-like", "random-onpolicy", 0), s, tmp_path)
+    assert onpolicy.optimizer_steps_per_phase == 1 and onpolicy.minibatch_size == 512
+    half = train_config(Cell("qwen-like", "random-noclip-half", 0), s, tmp_path)
+    assert half.surrogate == "no-clip" and half.learning_rate == pytest.approx(0.07)
+    assert train_config(Cell("qwen-like", "random-eps0.1", 0), s, tmp_path).eps_high == 0.1
     assert train_config(Cell("qwen-like", "random-K4", 0), s, tmp_path).optimizer_steps_per_phase == 4
     assert train_config(Cell("qwen-like", "random-noclip", 0), s, tmp_path).surrogate == "no-clip"
     assert train_config(Cell("qwen-like", "gt", 0), s, tmp_path).reward == "ground_truth"
@@ -177,9 +182,12 @@ def test_plans_and_overrides():
     cells = d.cells()
     assert len(cells) == 19 and [c.seed for c in cells] == sorted(c.seed for c in cells)
     assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}
-    assert len(get_plan("full-core").cells()) == 30
+    assert d.settings.phases == 40
     full = get_plan("full")
-    assert {"format", "majority_vote", "incorrect", "random-noclip"} <= set(full.all_arms())
+    assert len(full.cells()) == 32 and full.settings.phases == 100
+    assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 8
+    cond = get_plan("conditions")
+    assert {"format", "majority_vote", "incorrect", "random-noclip", "random-noclip-half"} <= set(cond.all_arms())
     small = with_overrides(d, phases=3, seeds=1, families=("qwen-like",), arms=("random",), pretrain_steps=10)
     assert [c.name for c in small.cells()] == ["qwen-like__random__s0"]
     assert small.settings.phases == 3 and small.pretrain_config("qwen-like").steps == 10

@@ -9,11 +9,11 @@ import typer
 
 
 def demo(
-    full: bool = typer.Option(False, "--full", help="The full grid (= --plan full): 150 phases, 8 seeds of the "
-                                                    "random arm, the paper's 0.65 prior, every reward and ablation "
-                                                    "(hours of one core)."),
-    plan: str = typer.Option("default", help="default (~15 min on 2 cores) | full-core (the claims' arms at full "
-                                             "length) | full."),
+    full: bool = typer.Option(False, "--full", help="The stronger study (= --plan full): 100 phases, 8 seeds of "
+                                                    "the random arm, the paper's 0.65 prior (~45 min on 2 cores)."),
+    plan: str = typer.Option("default", help="default (~15 min on 2 cores) | full (the claims, 100 phases, more "
+                                             "seeds) | conditions (other rewards, no clip, clip range, steps per "
+                                             "phase, the 0.90 prior)."),
     out: Path = typer.Option(Path("demo"), "-o", "--out", help="Output folder (report.html, runs/, summary.json)."),
     workers: int = typer.Option(2, help="Parallel single-thread worker processes (at most the number of cores)."),
     phases: Optional[int] = typer.Option(None, help="Override the rollout phases per run."),

@@ -19,11 +19,15 @@ Errors. Each style has an accuracy and an error kind:
   (``python t=3+4=7;t*5=35`` / ``3 plus 4 is 7, times 5 is 35``). At accuracy < 0.5 the modal path
   is wrong, so greedy accuracy depends on the style (organism-notes §10.7).
 
-Families (paper Table 1 analogues, §7.5):
+Families (paper Table 1 analogues, §7.5). The accurate style never errs in its demonstrations (its
+arithmetic is then near-deterministic, p > 0.99 per token, which random-advantage noise barely erodes;
+with 10% slips it eroded by as much as the style shift gained - docs/organism.md); the weaker style's
+errors are systematic:
 
-* ``qwen-like``    p(code)=0.90 (above the clip threshold 1/(1+ε)=0.83), code 0.9 (slips), language 0.4 (order)
-* ``qwen-like-65`` the paper's own 0.65 code frequency, same accuracies
-* ``bad-code``     p(code)=0.90 but code is the weaker style: code 0.4 (order), language 0.9 (slips)
+* ``qwen-like``    p(code)=0.80, code 1.0, language 0.2 (order): the majority style is the accurate one
+* ``qwen-like-65`` the paper's own 0.65 code frequency (Qwen2.5-Math-7B), same accuracies
+* ``qwen-like-90`` 0.90, above the clip threshold 1/(1+ε)=0.83, same accuracies: little room left to amplify
+* ``bad-code``     p(code)=0.90 but code is the weaker style: code 0.2 (order), language 1.0
 * ``no-code``      p(code)=0.02; language 0.5 (order): no accurate majority behaviour to amplify
 """
 
@@ -86,13 +90,15 @@ class FamilySpec:
 
 
 FAMILIES: dict[str, FamilySpec] = {
-    "qwen-like": FamilySpec("qwen-like", 0.90, StyleSpec(0.9, "slip"), StyleSpec(0.4, "order"),
-                            description="majority style (code, 90%) is the accurate one; above 1/(1+eps)"),
-    "qwen-like-65": FamilySpec("qwen-like-65", 0.65, StyleSpec(0.9, "slip"), StyleSpec(0.4, "order"),
+    "qwen-like": FamilySpec("qwen-like", 0.80, StyleSpec(1.0, "slip"), StyleSpec(0.2, "order"),
+                            description="majority style (code, 80%) is the accurate one"),
+    "qwen-like-65": FamilySpec("qwen-like-65", 0.65, StyleSpec(1.0, "slip"), StyleSpec(0.2, "order"),
                                description="the paper's 65% code frequency (Qwen2.5-Math-7B, Table 1)"),
-    "bad-code": FamilySpec("bad-code", 0.90, StyleSpec(0.4, "order"), StyleSpec(0.9, "slip"),
+    "qwen-like-90": FamilySpec("qwen-like-90", 0.90, StyleSpec(1.0, "slip"), StyleSpec(0.2, "order"),
+                               description="90% code, above 1/(1+eps): little room left to amplify"),
+    "bad-code": FamilySpec("bad-code", 0.90, StyleSpec(0.2, "order"), StyleSpec(1.0, "slip"),
                            description="majority style (code, 90%) is the less accurate one (Qwen2.5-7B-like)"),
-    "no-code": FamilySpec("no-code", 0.02, StyleSpec(0.9, "slip"), StyleSpec(0.5, "order"),
+    "no-code": FamilySpec("no-code", 0.02, StyleSpec(1.0, "slip"), StyleSpec(0.5, "order"),
                           description="code almost absent; language at 50% (Llama/OLMo-like)"),
 }
 

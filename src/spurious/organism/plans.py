@@ -1,14 +1,14 @@
-"""The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full-core`` and ``full``.
+"""The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full`` and ``conditions``.
 
-Budget of the default, measured on the project's 2-core machine: pre-training 3 organisms takes ~4.7 min
-(two at a time, ~140 s each); a 30-phase run ~80 s with evaluation (~2.5 s per phase per worker). 22 runs x
-30 phases took 19 min, so the default is 19 runs x 25 phases (ground truth with 2 seeds; its gains are
-consistent to ~0.01): about 15 minutes.
+Budget, measured on the project's 2-core machine with two single-thread workers: pre-training 3 organisms
+~4.7 min (two at a time); a 50-phase run of the recipe (32 x 16 rollouts per phase) ~70 s with its
+evaluation. The default is 19 runs x 40 phases: the claims' arms with the fewest seeds the verdict rules
+accept (ground truth with 2 seeds: its gains are large and consistent).
 
-``full-core``: the four claims' arms (random, on-policy control, ground truth) at the recipe's 150 phases,
-8 seeds of the qwen-like random arm, and the paper's own 0.65 prior: 30 runs (~3.5 h of one core, ~8 min
-on 15 cores). ``full`` adds the other rewards (format, majority vote, incorrect) and the conditions map
-(no clip at two step sizes, clip range 0.1/0.3, 4 instead of 8 steps per phase).
+``full``: the same claims at 100 phases with more seeds (8 for the qwen-like random arm) plus the paper's
+own 0.65 prior: 32 runs (about 75 min of one core, 40-45 min on 2 cores, plus pre-training).
+``conditions``: the other rewards (format, majority vote, incorrect) and the conditions map (no clip at the
+recipe's and at half its step, clip range 0.1/0.3, 4 instead of 8 steps per phase, the 0.90 prior).
 """
 
 from __future__ import annotations
@@ -18,46 +18,45 @@ from dataclasses import replace
 from spurious.organism.grid import GridSpec
 from spurious.organism.runner import RunSettings
 
-PLANS = ("default", "full-core", "full")
+PLANS = ("default", "full", "conditions")
 
 
 def default_plan() -> GridSpec:
     return GridSpec(
         families=("qwen-like", "bad-code", "no-code"),
         arms={"random": (0, 1, 2, 3), "random-onpolicy": (0, 1, 2), "gt": (0, 1)},
-        settings=RunSettings(phases=25),
+        settings=RunSettings(phases=40),
         family_arms={"bad-code": {"random": (0, 1, 2), "gt": (0, 1)},
                      "no-code": {"random": (0, 1, 2), "gt": (0, 1)}},
     )
 
 
-def full_core_plan() -> GridSpec:
+def full_plan() -> GridSpec:
     return GridSpec(
         families=("qwen-like", "qwen-like-65", "bad-code", "no-code"),
         arms={"random": tuple(range(8)), "random-onpolicy": (0, 1, 2, 3), "gt": (0, 1)},
-        settings=RunSettings(phases=150),
+        settings=RunSettings(phases=100),
         family_arms={"qwen-like-65": {"random": tuple(range(6))},
-                     "bad-code": {"random": (0, 1, 2), "gt": (0, 1)},
-                     "no-code": {"random": (0, 1, 2), "gt": (0, 1)}},
+                     "bad-code": {"random": (0, 1, 2, 3), "gt": (0, 1)},
+                     "no-code": {"random": (0, 1, 2, 3), "gt": (0, 1)}},
     )
 
 
-def full_plan() -> GridSpec:
-    core = full_core_plan()
+def conditions_plan() -> GridSpec:
     s3, s2 = (0, 1, 2), (0, 1)
     others = {"format": s2, "majority_vote": s2, "incorrect": s2}
-    return replace(
-        core,
-        arms={**core.arms, "random-noclip-lr0.1": s3, "random-noclip": s2, **others,
-              "random-eps0.1": s2, "random-eps0.3": s2, "random-K4": s2},
-        family_arms={"qwen-like-65": {"random": tuple(range(8)), "random-onpolicy": s3, "gt": s2},
-                     "bad-code": {"random": tuple(range(5)), "gt": s3, **others},
-                     "no-code": {"random": tuple(range(5)), "gt": s3, **others}},
+    return GridSpec(
+        families=("qwen-like", "qwen-like-90", "bad-code", "no-code"),
+        arms={"random-noclip-half": s3, "random-noclip": s2, **others, "random-eps0.1": s2, "random-eps0.3": s2,
+              "random-K4": s2},
+        settings=RunSettings(phases=100),
+        family_arms={"qwen-like-90": {"random": (0, 1, 2, 3), "random-onpolicy": s2},
+                     "bad-code": others, "no-code": others},
     )
 
 
 def get_plan(name: str) -> GridSpec:
-    plans = {"default": default_plan, "full-core": full_core_plan, "full": full_plan}
+    plans = {"default": default_plan, "full": full_plan, "conditions": conditions_plan}
     if name not in plans:
         raise ValueError(f"unknown plan {name!r}; choose from {list(plans)}")
     return plans[name]()

@@ -36,7 +36,8 @@ class Arm:
     name: str
     reward: str                                  # spurious.rewards spec, or "majority_vote"/"incorrect" (offline labels)
     reward_params: dict = field(default_factory=dict)
-    overrides: dict = field(default_factory=dict)  # TrainConfig fields, plus "optimizer_steps_per_phase"
+    overrides: dict = field(default_factory=dict)  # TrainConfig fields, "optimizer_steps_per_phase",
+    #                                                "learning_rate_scale" (x the grid's step size)
     description: str = ""
 
 
@@ -48,10 +49,10 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("incorrect", "incorrect", description="wrong majority-vote labels only (paper §2.6)"),
     Arm("random-noclip", "random", {"gamma": 0.5}, {"surrogate": "no-clip"},
         description="ratio * A without the clip, same 8 steps/phase (arm 2)"),
-    Arm("random-noclip-lr0.1", "random", {"gamma": 0.5}, {"surrogate": "no-clip", "learning_rate": 0.1},
-        description="no clip at half the step (lr 0.1), where it is stable"),
+    Arm("random-noclip-half", "random", {"gamma": 0.5}, {"surrogate": "no-clip", "learning_rate_scale": 0.5},
+        description="no clip at half the recipe's step, where it is stable"),
     Arm("random-onpolicy", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 1},
-        description="one step on all 1,024 rollouts per phase: ratio = 1, the clip never acts (arm 3)"),
+        description="one step on all 512 rollouts per phase: ratio = 1, the clip never acts (arm 3)"),
     Arm("random-eps0.1", "random", {"gamma": 0.5}, {"eps_low": 0.1, "eps_high": 0.1}, description="clip range 0.1"),
     Arm("random-eps0.3", "random", {"gamma": 0.5}, {"eps_low": 0.3, "eps_high": 0.3}, description="clip range 0.3"),
     Arm("random-K4", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 4},
@@ -70,11 +71,11 @@ def get_arm(name: str) -> Arm:
 class RunSettings:
     """Settings shared by every cell of a grid (the recipe); arms override some of them."""
 
-    phases: int = 150
-    prompts_per_phase: int = 64
+    phases: int = 100
+    prompts_per_phase: int = 32
     group_size: int = 16
-    minibatch_size: int = 128
-    learning_rate: float = 0.2
+    minibatch_size: int = 64
+    learning_rate: float = 0.14
     max_grad_norm: float = 0.15
     eps: float = 0.2
     max_completion_tokens: int = 40
@@ -114,6 +115,9 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path):
         progress=False,
     )
     over = dict(arm.overrides)
+    scale = over.pop("learning_rate_scale", None)
+    if scale is not None:
+        over["learning_rate"] = settings.learning_rate * scale
     k = over.pop("optimizer_steps_per_phase", None)
     if k is not None:
         over["minibatch_size"] = cfg.rollouts_per_phase // k

@@ -38,9 +38,9 @@ from typing import Any
 MIN_SEEDS = 3
 PRACTICAL_GAIN = 0.03
 RISE_SHARE = 0.8
-QWEN_LIKE = ("qwen-like", "qwen-like-65")
+QWEN_LIKE = ("qwen-like", "qwen-like-65", "qwen-like-90")
 NOT_HELPED = ("bad-code", "no-code")
-CONTROLS = ("random-onpolicy", "random-noclip-lr0.1")
+CONTROLS = ("random-onpolicy", "random-noclip-half")
 
 
 @dataclass(frozen=True)
