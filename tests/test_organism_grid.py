@@ -184,7 +184,7 @@ def test_plans_and_overrides():
     assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}
     assert d.settings.phases == 40
     full = get_plan("full")
-    assert len(full.cells()) == 32 and full.settings.phases == 100
+    assert len(full.cells()) == 34 and full.settings.phases == 100
     assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 8
     cond = get_plan("conditions")
     assert {"format", "majority_vote", "incorrect", "random-noclip", "random-noclip-half"} <= set(cond.all_arms())

@@ -6,14 +6,13 @@ real model: ``SpuriousGRPOTrainer`` on TRL), evaluates it on the held-out proble
 (T=1 samples and greedy, :func:`organism.evaluate.calibration`) and writes ``result.json`` beside the
 engine's ``metrics.jsonl``.
 
-The recipe (organism-notes "Second round"): 64 prompts x 16 rollouts per phase, mini-batches of 128
-(8 optimizer steps per phase: 1 on-policy + 7 off-policy), plain SGD, no momentum, grad-norm clip 0.15,
-eps 0.2, no KL, token-mean loss over the mini-batch, group z-score advantages (unbiased std). The step size
-is 0.2, not the notes' 0.5: this HF Llama organism collapses at 0.5 within ~10 phases (even under ground
-truth), and the clip is barely active at 0.1 (docs/organism.md, "Conditions map"). The gradient-norm cap
-of 0.15 (with SGD a cap of lr x 0.15 on each step in parameter space) sits just above the random arms'
-typical gradient norm (~0.1) and stops ground truth's larger, coherent steps (0.3-4) from destroying the
-arithmetic (at cap 1.0 qwen-like/gt lost 0.33 accuracy in 30 phases; at 0.15 it gains 0.14).
+The recipe (recipe B of docs/organism.md): 32 prompts x 16 rollouts per phase, mini-batches of 64 (8
+optimizer steps per phase: 1 on-policy + 7 off-policy), plain SGD, no momentum, lr 0.14, grad-norm clip
+0.15, eps 0.2, no KL, token-mean loss over the mini-batch, group z-score advantages (unbiased std). It keeps
+the per-step noise (lr/sqrt(batch)) of lr 0.2 with 128-rollout mini-batches, at which the clip acts, at
+half the cost per phase; the notes' lr 0.5 collapses this HF Llama organism, and at lr <= 0.1 with 1,024
+rollouts the clip is barely active. The gradient-norm cap of 0.15 sits just above the random arms' typical
+gradient norm (~0.1) and stops ground truth's larger, coherent steps (0.3-4) from destroying the arithmetic.
 """
 
 from __future__ import annotations
