@@ -49,7 +49,7 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("random-noclip", "random", {"gamma": 0.5}, {"surrogate": "no-clip"},
         description="ratio * A without the clip, same 8 steps/phase (arm 2)"),
     Arm("random-noclip-half", "random", {"gamma": 0.5}, {"surrogate": "no-clip", "learning_rate_scale": 0.5},
-        description="no clip at half the recipe's step, where it is stable"),
+        description="no clip at half the recipe's step (the full step erodes the arithmetic)"),
     Arm("random-onpolicy", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 1},
         description="one step on all 512 rollouts per phase: ratio = 1, the clip never acts (arm 3)"),
     Arm("random-eps0.1", "random", {"gamma": 0.5}, {"eps_low": 0.1, "eps_high": 0.1}, description="clip range 0.1"),

@@ -15,7 +15,7 @@ Rules (``MIN_SEEDS`` = 3 unless stated):
 (b) it does not help ``bad-code`` / ``no-code``
     not supported: some family's accuracy CI lies above 0 (>= 2 seeds);
     supported: every family has >= MIN_SEEDS seeds and an accuracy CI whose upper end is < +0.03.
-(c) without the clip (on-policy arm; the no-clip arm at a stable step if run) there is no systematic drift
+(c) without the clip (on-policy arm; the no-clip arm at half the step, if run) there is no systematic drift
     not supported: a control's majority-frequency CI lies above 0;
     supported: every control has >= MIN_SEEDS seeds and a CI containing 0, and the clipped arm of the same
     family drifted more: the 95% Welch interval of (clip - control) majority change lies above 0 (so the same
@@ -134,7 +134,7 @@ def claim_b(summary: dict[str, Any]) -> Judgement:
 
 
 def claim_c(summary: dict[str, Any]) -> Judgement:
-    claim = "(c) without the clip (on-policy; no-clip at a stable step) there is no systematic drift"
+    claim = "(c) without the clip (on-policy; no-clip at half the step) there is no systematic drift"
     parts, drift, ok, any_control = [], False, True, False
     for fam in QWEN_LIKE:
         clip = _group(summary, fam, "random")
