@@ -11,7 +11,7 @@ import pytest
 from spurious.rewards import (AllOf, FunctionReward, Not, Reward, Sample, get_reward, list_rewards, register_reward,
                               reward_names, score_groups)
 from spurious.rewards.expression import ExpressionError, build, parse
-from spurious.rewards.no_repetition import has_repetition
+from spurious.rewards.no_repetition import has_repetition, has_repetition_brute_force
 from spurious.rewards.random_reward import RandomReward
 
 
@@ -64,15 +64,6 @@ def _unit(n, seed=0, alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
-def brute_force_repetition(s: str) -> bool:
-    """The official definition, scanned naively: a 10..256-char unit repeated 10 times back to back."""
-    for length in range(10, 257):
-        for i in range(len(s) - 10 * length + 1):
-            if s[i:i + 10 * length] == s[i:i + length] * 10:
-                return True
-    return False
-
-
 @pytest.mark.parametrize("unit_len,copies,expected", [
     (10, 10, 0.0), (10, 9, 1.0), (10, 11, 0.0),
     (9, 10, 1.0), (9, 19, 1.0),  # 19 copies of 9 chars: period 18 has only 9 copies
@@ -83,7 +74,7 @@ def test_no_repetition_boundaries(unit_len, copies, expected):
     unit = _unit(unit_len, seed=unit_len)
     text = "Intro text. " + unit * copies + " The end."
     assert score("no_repetition", [text]) == [expected]
-    assert (not brute_force_repetition(text)) == bool(expected)
+    assert (not has_repetition_brute_force(text)) == bool(expected)
 
 
 def test_no_repetition_ignores_non_adjacent_repeats():
@@ -102,7 +93,7 @@ def test_no_repetition_equals_brute_force_on_random_strings():
         if rng.random() < 0.5 and s:
             i = rng.randrange(len(s))
             s = s[:i] + rng.choice(alphabet) + s[i + 1:]
-        if has_repetition(s) != brute_force_repetition(s):
+        if has_repetition(s) != has_repetition_brute_force(s):
             mismatches.append(s)
     assert mismatches == []
 

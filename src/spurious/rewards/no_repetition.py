@@ -61,6 +61,17 @@ def has_repetition(text: str, min_unit: int = MIN_UNIT, max_unit: int = MAX_UNIT
     return False
 
 
+def has_repetition_brute_force(text: str, min_unit: int = MIN_UNIT, max_unit: int = MAX_UNIT,
+                               copies: int = MIN_COPIES) -> bool:
+    """The official detector's rule, scanned naively over every (unit length, start): the reference that
+    :func:`has_repetition` is tested and benchmarked against. O(n·units); not for production use."""
+    for unit in range(min_unit, max_unit + 1):
+        for i in range(len(text) - copies * unit + 1):
+            if text[i:i + copies * unit] == text[i:i + unit] * copies:
+                return True
+    return False
+
+
 @register_reward("no_repetition")
 class NoRepetitionReward(Reward):
     """No repetition (§2.9, key `no_repetition`): 0 iff a 10-256 char substring occurs 10+ times back to back."""
