@@ -196,7 +196,7 @@ def test_plans_and_overrides():
 
 
 def test_welch_difference():
-    from spurious.organism.verdicts import welch_difference
+    from spurious.analysis.stats import welch_difference
 
     d = welch_difference([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
     assert d[0] == pytest.approx(2.0) and d[1] < 2.0 < d[2]

@@ -112,3 +112,19 @@ def mean_ci(values: Iterable[float], level: float = 0.95) -> MeanCI:
     sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     half = t_quantile(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n)
     return MeanCI(mean, mean - half, mean + half, n, level)
+
+
+def welch_difference(a: list[float], b: list[float], level: float = 0.95
+                     ) -> tuple[float, float, float] | None:
+    """Mean of ``a`` minus mean of ``b`` with its Welch t-interval; None with fewer than 2 values on a side."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    ma, mb = sum(a) / len(a), sum(b) / len(b)
+    va = sum((x - ma) ** 2 for x in a) / (len(a) - 1) / len(a)
+    vb = sum((x - mb) ** 2 for x in b) / (len(b) - 1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return ma - mb, ma - mb, ma - mb
+    df = (va + vb) ** 2 / ((va ** 2 / (len(a) - 1) if va else 0) + (vb ** 2 / (len(b) - 1) if vb else 0))
+    half = t_quantile(0.5 + level / 2, df) * se
+    return ma - mb, ma - mb - half, ma - mb + half

@@ -35,6 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from spurious.analysis.stats import welch_difference
+
 MIN_SEEDS = 3
 PRACTICAL_GAIN = 0.03
 RISE_SHARE = 0.8
@@ -73,26 +75,6 @@ def _rules_out_gain(ci: dict[str, Any]) -> bool:
 
 def _rose(g: dict[str, Any]) -> float:
     return g["majority_rose"] / g["n"]
-
-
-def welch_difference(a: list[float], b: list[float], level: float = 0.95
-                     ) -> tuple[float, float, float] | None:
-    """Mean of ``a`` minus mean of ``b`` with its Welch t-interval; None with fewer than 2 values on a side."""
-    import math
-
-    from spurious.analysis.stats import t_quantile
-
-    if len(a) < 2 or len(b) < 2:
-        return None
-    ma, mb = sum(a) / len(a), sum(b) / len(b)
-    va = sum((x - ma) ** 2 for x in a) / (len(a) - 1) / len(a)
-    vb = sum((x - mb) ** 2 for x in b) / (len(b) - 1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return ma - mb, ma - mb, ma - mb
-    df = (va + vb) ** 2 / ((va ** 2 / (len(a) - 1) if va else 0) + (vb ** 2 / (len(b) - 1) if vb else 0))
-    half = t_quantile(0.5 + level / 2, df) * se
-    return ma - mb, ma - mb - half, ma - mb + half
 
 
 def claim_a(summary: dict[str, Any], family: str = "qwen-like") -> Judgement:
