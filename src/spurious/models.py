@@ -220,7 +220,7 @@ def build_tiny_model(tokenizer, preset: str = "1M", *, seed: int = 0, max_positi
     ``overrides`` replace any ``Qwen2Config`` field (e.g. ``hidden_size=64``). Tied embeddings, fp32.
     """
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoModelForCausalLM, Qwen2Config
 
     if preset not in TINY_PRESETS:
         raise ValueError(f"unknown tiny preset {preset!r}: choose from {sorted(TINY_PRESETS)}")
@@ -231,7 +231,7 @@ def build_tiny_model(tokenizer, preset: str = "1M", *, seed: int = 0, max_positi
                       pad_token_id=tokenizer.pad_token_id, **fields)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = Qwen2ForCausalLM(cfg)
+        model = AutoModelForCausalLM.from_config(cfg)  # under ZeRO-3: built partitioned (zero.Init)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = None

@@ -26,7 +26,12 @@ def train(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue runs/<name> from its last checkpoint."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and print the resolved config and schedule."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Make every check a launch would (reward, dataset, "
+                                                           "GRPOConfig, DeepSpeed) without loading a model; print "
+                                                           "the resolved config and schedule."),
+    num_processes_: Optional[int] = typer.Option(None, "--num-processes", min=1,
+                                                 help="With --dry-run: check and show the schedule for this many "
+                                                      "processes (default: this launch's WORLD_SIZE)."),
 ) -> None:
     """Train a causal LM with GRPO; writes runs/<name>/ (config, metrics.jsonl, rollouts, checkpoints)."""
     import json
@@ -55,7 +60,23 @@ def train(
         if no_progress:
             cfg = cfg.replace(progress=False)
         nproc = num_processes()
+        if num_processes_ is not None:
+            if not dry_run and num_processes_ != nproc:
+                raise typer.BadParameter(f"this launch has {nproc} process(es); --num-processes is for --dry-run "
+                                         f"(start N processes with accelerate launch / torchrun)",
+                                         param_hint="--num-processes")
+            nproc = num_processes_
         cfg.validate(nproc)
+        if dry_run:
+            import contextlib
+            import sys
+
+            from spurious.rl.preflight import dry_run as check
+
+            with contextlib.redirect_stdout(sys.stderr):  # library chatter (DeepSpeed logs to stdout) off the JSON
+                report = check(cfg, nproc)
+            print(json.dumps(report, indent=2, default=str))
+            return
     except ValueError as e:
         from spurious.io import InputError
 
@@ -63,9 +84,6 @@ def train(
             raise
         console.print(f"[bold red]error:[/] {e}")
         raise typer.Exit(2)
-    if dry_run:
-        print(json.dumps({"config": cfg.to_dict(), "schedule": cfg.schedule(nproc)}, indent=2))
-        return
     from spurious.rl.config import ConfigError
     from spurious.rl.run import train as run_train
 
@@ -75,6 +93,11 @@ def train(
         console.print(f"[bold red]error:[/] {e}")
         raise typer.Exit(2)
     last = result.final
+    if result.already_complete:
+        if int(os.environ.get("RANK", "0")) == 0:
+            console.print(f"{result.run_dir}: already complete ({cfg.total_optimizer_steps} optimizer steps); "
+                          f"nothing changed. Give a later end point (--phases / --max-steps) to extend it.")
+        return
     if last and int(os.environ.get("RANK", "0")) == 0:
         console.print(f"[bold green]done[/] {result.run_dir}: phase {last['phase']}, reward "
                       f"{last.get('reward/mean', float('nan')):.3f}, accuracy {last.get('accuracy')}")

@@ -114,7 +114,6 @@ class TrainConfig:
     vllm_server_port: int = 8000
     vllm_tensor_parallel_size: int = 1
     deepspeed: str | None = None           # path to a DeepSpeed JSON config (ZeRO-3 for the paper presets)
-    accelerate_config: str | None = None   # documentation only: the accelerate config to launch with
 
     # ---------------------------------------------------------------- derived schedule
 
@@ -158,10 +157,15 @@ class TrainConfig:
     # ---------------------------------------------------------------- validation
 
     def validate(self, num_processes: int = 1, source: str | None = None) -> None:
-        """Raise :class:`ConfigError` naming the first bad field. Loads nothing heavy."""
+        """Raise :class:`ConfigError` naming the first bad field: its type (:func:`type_problem`), then its
+        value. Loads nothing heavy (no model, no dataset)."""
         def bad(f, msg):
             raise ConfigError(f, msg, source)
 
+        for f in dataclasses.fields(self):
+            problem = type_problem(getattr(self, f.name), f.type)
+            if problem:
+                bad(f.name, problem)
         for f in ("prompts_per_phase", "group_size", "minibatch_size", "phases", "max_completion_tokens"):
             v = getattr(self, f)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -200,6 +204,23 @@ class TrainConfig:
             bad("reward_params", "must be a mapping")
         if self.deepspeed is not None and not Path(self.deepspeed).exists():
             bad("deepspeed", f"file not found: {self.deepspeed}")
+        if self.save_total_limit is not None and self.save_total_limit < 1:
+            bad("save_total_limit", f"must be >= 1 or null (keep every checkpoint), got {self.save_total_limit}")
+        if self.max_steps is not None and self.max_steps < 1:
+            bad("max_steps", f"must be a positive integer or null, got {self.max_steps}")
+        if self.dataset_limit is not None and self.dataset_limit < 1:
+            bad("dataset_limit", f"must be a positive integer or null, got {self.dataset_limit}")
+        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 1:
+            bad("max_prompt_tokens", f"must be a positive integer or null, got {self.max_prompt_tokens}")
+        if not self.name or Path(self.name).name != self.name or self.name in (".", ".."):
+            bad("name", f"{self.name!r} must be a plain folder name (no '/', '..'): the run folder is "
+                        f"<output_dir>/<name>")
+        from spurious.data.templates import get_template
+
+        try:
+            get_template(self.template)
+        except ValueError as e:
+            bad("template", str(e))
 
     # ---------------------------------------------------------------- (de)serialisation
 
@@ -223,6 +244,30 @@ class TrainConfig:
         if unknown:
             raise ConfigError(unknown[0], "unknown key")
         return dataclasses.replace(self, **changes)
+
+
+_SCALARS = {"int": int, "float": (int, float), "str": str, "bool": bool}
+
+
+def type_problem(value: Any, annotation: str) -> str | None:
+    """Why ``value`` does not fit a field annotated ``annotation`` (``"int | None"``, ``"list[str]"``, ...), or None.
+
+    ``bool`` is not accepted for ``int``/``float`` (YAML's ``true`` is no count) and an ``int`` is a ``float``.
+    """
+    options = [a.strip() for a in str(annotation).split("|")]
+    if "None" in options and value is None:
+        return None
+    for opt in options:
+        base = opt.split("[", 1)[0]
+        if base in _SCALARS:
+            if isinstance(value, _SCALARS[base]) and (base == "bool" or not isinstance(value, bool)):
+                return None
+        elif base == "list" and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return None
+        elif base == "dict" and isinstance(value, dict):
+            return None
+    want = " or ".join("null" if o == "None" else o for o in options)
+    return f"must be {want}, got {value!r} ({type(value).__name__})"
 
 
 # -------------------------------------------------------------------- presets and overrides
@@ -255,9 +300,8 @@ def load_preset(name: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(unknown[0], "unknown key", str(path))
     # paths inside presets (deepspeed configs) are relative to the preset folder
-    for key in ("deepspeed", "accelerate_config"):
-        if base.get(key) and not os.path.isabs(base[key]):
-            base[key] = str((PRESET_DIR / base[key]).resolve())
+    if base.get("deepspeed") and not os.path.isabs(base["deepspeed"]):
+        base["deepspeed"] = str((PRESET_DIR / base["deepspeed"]).resolve())
     return base
 
 
@@ -296,10 +340,17 @@ def apply_overrides(values: dict[str, Any], assignments: list[str]) -> dict[str,
 
 
 def build_config(preset: str | None = None, overrides: list[str] = (), **explicit: Any) -> TrainConfig:
-    """Preset, then ``--set`` overrides, then explicit keyword values (None values are ignored)."""
-    values = load_preset(preset) if preset else {}
-    values = apply_overrides(values, list(overrides))
+    """Preset, then ``--set`` overrides, then explicit keyword values (None values are ignored).
+
+    A preset's ``reward_params`` belong to the preset's reward: when the reward is changed (by ``--set reward=``
+    or ``reward=...``) they are dropped, unless the overrides set ``reward_params`` themselves.
+    """
+    base = load_preset(preset) if preset else {}
+    values = apply_overrides(base, list(overrides))
     values.update({k: v for k, v in explicit.items() if v is not None})
+    params_set = any(a.partition("=")[0].strip().partition(".")[0] == "reward_params" for a in overrides)
+    if values.get("reward") != base.get("reward", values.get("reward")) and not params_set:
+        values["reward_params"] = {}
     return TrainConfig.from_dict(values, source=f"preset {preset}" if preset else None)
 
 
@@ -315,9 +366,11 @@ def save_config(config: TrainConfig, path: Path, extra: dict[str, Any] | None) -
 
 
 def read_config(run_dir: Path) -> TrainConfig:
+    from spurious.io import InputError
+
     p = Path(run_dir) / "config.yaml"
     if not p.exists():
-        raise FileNotFoundError(f"{p}: no config.yaml - not a spurious run folder")
+        raise InputError(p, None, "no config.yaml: not a spurious run folder (give runs/<name>)")
     return TrainConfig.from_dict(yaml.safe_load(p.read_text()), source=str(p))
 
 

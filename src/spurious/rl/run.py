@@ -17,7 +17,6 @@ from spurious.io import InputError
 from spurious.rl.config import ConfigError, TrainConfig, save_config
 from spurious.rl.records import RunRecorder
 
-CHECKPOINT_FILES = ("trainer_state.json", "rng_state.pth", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
 
@@ -30,6 +29,7 @@ class TrainResult:
     steps: list[dict[str, Any]] = field(default_factory=list)
     model: Any = None
     tokenizer: Any = None
+    already_complete: bool = False  # a resume found the run at its end point and changed nothing
 
     @property
     def final(self) -> dict[str, Any]:
@@ -39,6 +39,34 @@ class TrainResult:
 def num_processes() -> int:
     """Data-parallel world size as set by ``accelerate launch`` / torchrun (1 otherwise)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def with_launcher_deepspeed(config: TrainConfig) -> TrainConfig:
+    """``config`` with ``deepspeed`` set to the JSON that ``accelerate launch`` was given, if it names none.
+
+    ``accelerate launch --config_file <yaml with deepspeed_config_file>`` passes the JSON through the
+    environment; the trainer needs it in ``GRPOConfig(deepspeed=...)`` *before* the model is built, so that
+    ZeRO-3 partitions the model while loading it (and the run's config.yaml records it for resume).
+    """
+    launched = os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
+    path = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE")
+    if config.deepspeed is None and launched and path and path.lower() != "none":
+        return config.replace(deepspeed=str(Path(path).resolve()))
+    return config
+
+
+def completed_steps(run_dir: Path) -> int:
+    """The last optimizer step recorded in ``<run>/metrics.jsonl`` (0 when there is none)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    last = 0
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                try:
+                    last = max(last, int(json.loads(line).get("optimizer_step") or 0))
+                except (ValueError, TypeError, AttributeError):
+                    continue
+    return last
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -163,10 +191,17 @@ def build_trl_dataset(rows: list[dict[str, Any]], config: TrainConfig, tokenizer
 # ------------------------------------------------------------------------------------------ TRL config
 
 
-def grpo_config(config: TrainConfig, n_processes: int):
-    """The ``trl.GRPOConfig`` implementing ``config`` on ``n_processes`` processes."""
+def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None = None):
+    """The ``trl.GRPOConfig`` implementing ``config`` on ``n_processes`` processes.
+
+    ``world_size`` makes the config (TRL's batch checks, DeepSpeed's "auto" values) believe it runs on that
+    many processes without starting them: :func:`spurious.rl.preflight.dry_run` uses it.
+    """
     import torch
     from trl import GRPOConfig
+
+    if world_size is not None:
+        GRPOConfig = type("GRPOConfig", (GRPOConfig,), {"world_size": property(lambda self: world_size)})  # noqa: N806
 
     sched = config.schedule(n_processes)
     run_dir = config.run_dir
@@ -225,12 +260,36 @@ def grpo_config(config: TrainConfig, n_processes: int):
 # ------------------------------------------------------------------------------------------ checkpoints
 
 
+def checkpoint_problems(folder: Path) -> list[str]:
+    """What a complete checkpoint folder lacks (empty: complete).
+
+    One process writes ``rng_state.pth``; N processes write ``rng_state_0.pth`` .. ``rng_state_{N-1}.pth``.
+    The optimizer state is ``optimizer.pt``, or under DeepSpeed a ``global_step<N>/`` folder (named by the
+    ``latest`` file) holding every rank's ``*optim_states.pt``.
+    """
+    folder = Path(folder)
+    missing = [f for f in ("trainer_state.json", "scheduler.pt") if not (folder / f).exists()]
+    if not any((folder / w).exists() for w in WEIGHT_FILES):
+        missing.append("model.safetensors")
+    if not (folder / "rng_state.pth").exists():
+        ranks = sorted(int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("rng_state_*.pth")
+                       if p.stem.rsplit("_", 1)[1].isdigit())
+        if not ranks or ranks != list(range(len(ranks))):
+            missing.append("rng_state.pth (or rng_state_<rank>.pth for every rank)")
+    if not (folder / "optimizer.pt").exists():
+        latest = folder / "latest"
+        tag = latest.read_text().strip() if latest.exists() else ""
+        if not tag or not any((folder / tag).glob("*optim_states.pt")):
+            missing.append("optimizer.pt (or DeepSpeed's latest + global_step*/ optimizer states)")
+    return missing
+
+
 def find_checkpoint(run_dir: Path) -> Path:
     """The latest checkpoint of a run; a clear error when there is none or it is damaged.
 
     ``trainer_state.json`` is written last, so a newer folder without it is a save cut short by the
-    interruption itself: it is skipped (with a warning). A folder that has it but lacks another file is
-    corrupt: an error, never a silent restart.
+    interruption itself: it is skipped (with a warning). A folder that has it but lacks another file
+    (:func:`checkpoint_problems`) is corrupt: an error, never a silent restart.
     """
     ckdir = Path(run_dir) / "checkpoints"
     cands = sorted(ckdir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])) if ckdir.exists() else []
@@ -241,9 +300,7 @@ def find_checkpoint(run_dir: Path) -> Path:
         raise InputError(ckdir, None, "no complete checkpoint to resume from (checkpoints are written every "
                                       "save_every_phases phases)")
     last = cands[-1]
-    missing = [f for f in CHECKPOINT_FILES if not (last / f).exists()]
-    if not any((last / w).exists() for w in WEIGHT_FILES):
-        missing.append("model.safetensors")
+    missing = checkpoint_problems(last)
     if missing:
         raise InputError(last, None, f"checkpoint is corrupt: missing {', '.join(missing)}")
     try:
@@ -271,16 +328,21 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     from spurious.rl.rollouts import default_accuracy_fn
 
     nproc = num_processes()
+    config = with_launcher_deepspeed(config)
     config.validate(nproc)
     reward_obj = resolve_reward(config, reward)
     rows = rows_from_memory(dataset, config) if dataset is not None else load_dataset_rows(config)
     run_dir = config.run_dir
     checkpoint = None
     if resume:
+        done = completed_steps(run_dir)
+        if done >= config.total_optimizer_steps:
+            return _finished_run(config, done)
         checkpoint = find_checkpoint(run_dir)
     elif (run_dir / "metrics.jsonl").exists() and not overwrite:
         raise InputError(run_dir, None, "run folder already has metrics: resume it (--resume) or choose another "
                                         "name (--name) / --overwrite")
+    fresh = not resume and not run_dir.exists()  # removed again if the run fails before its first checkpoint
     is_main = int(os.environ.get("RANK", "0")) == 0
     if is_main and not resume and overwrite and run_dir.exists():
         import shutil
@@ -298,6 +360,9 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
     if "tensorboard" in config.report_to:
         os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tensorboard")
+    # GRPOConfig first: with a DeepSpeed ZeRO-3 config it makes the model load partitioned over the ranks.
+    args = grpo_config(config, nproc)
+    _setup_distributed(args)
     if model is None or tokenizer is None:
         model, tokenizer = load_or_build(config.model, dtype=config.dtype)
     if tokenizer.pad_token is None:
@@ -320,7 +385,7 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
         _ensure_reference_path(model, tokenizer, run_dir)
     acc_fn = accuracy_fn if accuracy_fn is not None else (default_accuracy_fn() if config.track_accuracy else None)
     trainer = SpuriousGRPOTrainer(
-        model=model, reward_funcs=[_named_placeholder(reward_obj)], args=grpo_config(config, nproc),
+        model=model, reward_funcs=[_named_placeholder(reward_obj)], args=args,
         train_dataset=train_ds, processing_class=tokenizer, callbacks=list(callbacks),
         spurious_config=config, reward=reward_obj, accuracy_fn=acc_fn, recorder=recorder)
     for cb in (PrinterCallback, ProgressCallback):
@@ -333,14 +398,59 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         trainer.finish()
-    finally:
+    except BaseException:
         recorder.stop()
-    if is_main and config.save_final:
-        from spurious.models import save_model
-
-        save_model(trainer.model, tokenizer, run_dir / "final")
+        if fresh and is_main:
+            _remove_if_no_checkpoint(run_dir)
+        raise
+    recorder.stop()
+    if config.save_final:
+        save_final(trainer, tokenizer, run_dir / "final")
     return TrainResult(run_dir=run_dir, phases=recorder.read("phase"), steps=recorder.read("step"),
                        model=trainer.model, tokenizer=tokenizer)
+
+
+def _remove_if_no_checkpoint(run_dir: Path) -> None:
+    """A new run that failed before writing any checkpoint has nothing to resume: its folder would only block a
+    plain rerun, so it goes."""
+    import shutil
+
+    if not any((run_dir / "checkpoints").glob("checkpoint-*")):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _setup_distributed(args) -> None:
+    """Start the process group now, before the model is built: under ZeRO-3, ``zero.Init`` partitions the
+    weights while loading and needs DeepSpeed's communication layer (``deepspeed.comm``) to know the ranks."""
+    args.device  # noqa: B018 - TrainingArguments sets up torch.distributed lazily, on first use
+    if args.deepspeed:
+        import deepspeed
+        from deepspeed.accelerator import get_accelerator
+
+        deepspeed.init_distributed(dist_backend=get_accelerator().communication_backend_name())
+
+
+def _finished_run(config: TrainConfig, done: int) -> TrainResult:
+    """Resuming a run that already reached its end point changes nothing: it says so and returns its records."""
+    recorder = RunRecorder(config.run_dir, total_phases=config.total_phases, progress=False, enabled=False)
+    return TrainResult(run_dir=config.run_dir, phases=recorder.read("phase"), steps=recorder.read("step"),
+                       already_complete=True)
+
+
+def save_final(trainer, tokenizer, path: Path) -> None:
+    """Write the trained model to ``path`` (``from_pretrained`` loads it). Every process must call it: under
+    ZeRO-3 each rank holds a slice of the weights, and gathering them is a collective; the main process writes."""
+    from spurious.models import save_model
+
+    acc = trainer.accelerator
+    if getattr(trainer, "is_deepspeed_enabled", False):
+        state = acc.get_state_dict(trainer.deepspeed)  # full weights on the main process
+        if acc.is_main_process:
+            acc.unwrap_model(trainer.model).save_pretrained(str(path), state_dict=state)
+            tokenizer.save_pretrained(str(path))
+    elif acc.is_main_process:
+        save_model(trainer.model, tokenizer, path)
+    acc.wait_for_everyone()
 
 
 def _ensure_reference_path(model, tokenizer, run_dir: Path) -> None:

@@ -49,7 +49,8 @@ class StepStats:
         return self
 
     def reduce(self, accelerator) -> "StepStats":
-        """Combine across data-parallel ranks (a collective: every rank must call it, same keys)."""
+        """Combine across data-parallel ranks (a collective: every rank must call it, with the same keys,
+        which :func:`token_stats` guarantees whatever the mask)."""
         if accelerator is None or accelerator.num_processes == 1:
             return self
         out = StepStats()
@@ -84,9 +85,9 @@ class StepStats:
             out["entropy"] = s["entropy_sum"] / tokens
         if "kl_sum" in s:
             out["kl"] = s["kl_sum"] / tokens
-        if "ratio" in self.mins:
+        if "ratio" in self.mins and s.get("tokens", 0.0) > 0:
             out["ratio/min"] = float(self.mins["ratio"])
-        if "ratio" in self.maxs:
+        if "ratio" in self.maxs and s.get("tokens", 0.0) > 0:
             out["ratio/max"] = float(self.maxs["ratio"])
         return out
 
@@ -133,7 +134,9 @@ def token_stats(logps: torch.Tensor, old_logps: torch.Tensor, advantages: torch.
         st.sums[f"high_clipped/{b}"] = (high & sel).float().sum()
     if entropies is not None:
         st.sums["entropy_sum"] = (entropies.detach().float() * mf).sum()
-    if m.any():
-        st.mins["ratio"] = ratio[m].min()
-        st.maxs["ratio"] = ratio[m].max()
+    # Always present (+inf / -inf when no token is unmasked): every rank must send the same keys to the
+    # collectives of StepStats.reduce, or the ranks that have tokens wait forever for the ones that have none.
+    inf = torch.tensor(float("inf"), device=ratio.device)
+    st.mins["ratio"] = ratio[m].min() if m.any() else inf
+    st.maxs["ratio"] = ratio[m].max() if m.any() else -inf
     return st
