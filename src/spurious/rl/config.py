@@ -107,6 +107,7 @@ class TrainConfig:
     # hardware
     bf16: bool = False
     gradient_checkpointing: bool = False
+    trim_padding: bool = True              # forward passes skip the columns that are padding in every row
     use_vllm: bool = False
     vllm_mode: str = "colocate"            # colocate | server
     vllm_gpu_memory_utilization: float = 0.3

@@ -1,7 +1,7 @@
 """``SpuriousGRPOTrainer``: TRL's GRPOTrainer with our rewards, advantages, loss and instrumentation.
 
 TRL keeps doing generation, data distribution, accumulation, checkpointing and logging back-ends. We replace
-four hooks, minimally:
+six hooks, minimally:
 
 * ``_calculate_rewards`` - scores rollouts with a :class:`spurious.rewards.base.Reward` keyed by global
   (phase, prompt index, sample index); group-level rewards see whole groups even when a group is spread
@@ -9,6 +9,10 @@ four hooks, minimally:
   format, and writes the phase's rollouts.
 * ``_generate_and_score_completions`` - replaces TRL's advantages by :func:`spurious.rl.advantages.compute_advantages`.
 * ``_compute_loss`` - :func:`spurious.rl.loss.policy_loss` and its clipping statistics.
+* ``_get_per_token_logps_and_entropies`` - TRL's forward pass on each chunk trimmed of its all-padding columns
+  (:func:`padding_window`); the same numbers at a fraction of the padded width. So that the old log-probs come
+  from exactly the passes training makes (first-step ratio exactly 1), ``_prepare_inputs`` computes them per
+  training micro-batch after TRL's shuffle and split, in place of TRL's pass over the generation batch.
 * ``log`` - writes one ``metrics.jsonl`` line per optimizer step and one per phase (see docs/training.md).
 """
 
@@ -21,6 +25,7 @@ from typing import Any
 import torch
 from accelerate.utils import gather_object
 from trl import GRPOTrainer
+from trl.models.utils import disable_gradient_checkpointing
 
 from spurious.rl.advantages import compute_advantages
 from spurious.rl.config import TrainConfig
@@ -30,6 +35,19 @@ from spurious.rl.rollouts import build_samples, prompt_text, score_diagnostics
 from spurious.rl.stats import StepStats
 
 _MEAN_OVER_STEPS = ("clip/low_frac", "clip/high_frac", "pi_bar", "entropy", "ratio/mean", "loss", "grad_norm", "kl")
+
+
+def padding_window(attention_mask: torch.Tensor, completion_width: int) -> tuple[int, int]:
+    """``(lead, keep)`` for a batch laid out as [left-padded prompt | right-padded completion]: ``lead`` leading
+    columns are padding in every row, and only the first ``keep`` completion columns hold a token in any row
+    (at least 1, so an all-masked batch still has a column to score)."""
+    prompt = attention_mask[:, :attention_mask.size(1) - completion_width]
+    completion = attention_mask[:, attention_mask.size(1) - completion_width:]
+    used = prompt.any(dim=0).nonzero()
+    lead = int(used[0]) if used.numel() else prompt.size(1)
+    cols = completion.any(dim=0).nonzero()
+    keep = int(cols[-1]) + 1 if cols.numel() else 1
+    return lead, keep
 
 
 class SpuriousGRPOTrainer(GRPOTrainer):
@@ -52,6 +70,8 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         self._sp_global_rewards: torch.Tensor | None = None
         self._sp_prompt_cache: dict[int, str] = {}
         self._sp_pending_rollouts: list[dict[str, Any]] | None = None
+        self._sp_defer_old_logps = False    # inside TRL's generation step: its old-log-prob pass is deferred
+        self._sp_old_logps_pending = False  # deferred: _prepare_inputs computes them per micro-batch
 
     # ------------------------------------------------------------------ helpers
 
@@ -77,7 +97,11 @@ class SpuriousGRPOTrainer(GRPOTrainer):
             self._sp_phase_start = time.perf_counter()
             self._sp_time = {"generation": 0.0, "reward": 0.0}
         self._sp_pending_rollouts = None
-        out = super()._generate_and_score_completions(inputs)
+        self._sp_defer_old_logps = training and self.sp.trim_padding
+        try:
+            out = super()._generate_and_score_completions(inputs)
+        finally:
+            self._sp_defer_old_logps = False
         if training and self._sp_global_rewards is not None:
             out["advantages"] = self._our_advantages(out["completion_mask"])
             if self._sp_pending_rollouts is not None:
@@ -169,6 +193,54 @@ class SpuriousGRPOTrainer(GRPOTrainer):
             rows = gather_object(rows)
         if self._is_main() and self.sp_recorder is not None:
             self.sp_recorder.write_rollouts(rows[0]["phase"], rows)
+
+    # ------------------------------------------------------------------ forward passes
+
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
+                                           compute_entropy=False, **kwargs):
+        """TRL's per-token log-probs, each chunk trimmed to its own longest prompt and completion first.
+
+        TRL pads a process's whole generation batch to its longest prompt + longest completion; every forward
+        pass (old log-probs, reference, training) then pays for that width. :func:`padding_window` drops the
+        columns that are padding in every row of a chunk; the outputs are padded back (with zeros, under a zero
+        mask), so callers see TRL's shapes. Multimodal inputs go to TRL unchanged.
+        """
+        if self._sp_defer_old_logps and model is self.model and not torch.is_grad_enabled():
+            # TRL's old log-probs of the whole generation batch: computed per training micro-batch instead,
+            # once TRL has shuffled and split it (_prepare_inputs), with the widths the training passes use.
+            self._sp_old_logps_pending = True
+            return input_ids.new_zeros(input_ids.size(0), logits_to_keep, dtype=torch.float32), None, None
+        if not self.sp.trim_padding or any(v is not None for v in kwargs.values()):
+            return super()._get_per_token_logps_and_entropies(model, input_ids, attention_mask, logits_to_keep,
+                                                              batch_size, compute_entropy, **kwargs)
+        batch_size = batch_size or input_ids.size(0)
+        logps, entropies, aux = [], [], []
+        for start in range(0, input_ids.size(0), batch_size):
+            ids, mask = input_ids[start:start + batch_size], attention_mask[start:start + batch_size]
+            lead, keep = padding_window(mask, logits_to_keep)
+            lp, ent, ax = super()._get_per_token_logps_and_entropies(
+                model, ids[:, lead:ids.size(1) - logits_to_keep + keep],
+                mask[:, lead:mask.size(1) - logits_to_keep + keep], keep, None, compute_entropy)
+            pad = logits_to_keep - keep
+            logps.append(torch.nn.functional.pad(lp, (0, pad)))
+            if ent is not None:
+                entropies.append(torch.nn.functional.pad(ent, (0, pad)))
+            if ax is not None:
+                aux.append(ax)
+        return (torch.cat(logps), torch.cat(entropies) if entropies else None,
+                torch.stack(aux).mean() if aux else None)
+
+    def _prepare_inputs(self, generation_batch):
+        inputs = super()._prepare_inputs(generation_batch)
+        if self._sp_old_logps_pending:  # a new phase was just generated, shuffled and split
+            self._sp_old_logps_pending = False
+            with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+                for mb in self._buffered_inputs:
+                    ids = torch.cat([mb["prompt_ids"], mb["completion_ids"]], dim=1)
+                    mask = torch.cat([mb["prompt_mask"], mb["completion_mask"]], dim=1)
+                    mb["old_per_token_logps"], _, _ = self._get_per_token_logps_and_entropies(
+                        self.model, ids, mask, mb["completion_ids"].size(1))
+        return inputs
 
     # ------------------------------------------------------------------ loss
 
