@@ -258,6 +258,13 @@ def test_resuming_a_finished_run_changes_nothing_and_a_later_end_point_extends_i
         ("step", 1), ("step", 2), ("phase", 2), ("step", 3), ("step", 4), ("phase", 4)]
 
 
+def test_an_unwritable_output_folder_is_a_one_line_error_before_any_model_loads(shared_data, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for out in ("/proc/x", str(tmp_path / "file")):
+        r = _train("--preset", "tiny-cpu", "-o", out, "--no-progress")
+        assert r.returncode == 2 and "cannot create the run folder" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_resume_of_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path):
     r = _train("--resume", str(tmp_path / "nothing-here"))
     assert r.returncode == 2 and "config.yaml" in r.stderr and "Traceback" not in r.stderr

@@ -348,6 +348,11 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
         import shutil
 
         shutil.rmtree(run_dir)
+    if is_main:  # an unwritable output fails now, not after the model has loaded
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(run_dir, None, f"cannot create the run folder: {e.strerror or e}") from e
 
     import transformers
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
