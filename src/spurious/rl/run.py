@@ -57,16 +57,8 @@ def with_launcher_deepspeed(config: TrainConfig) -> TrainConfig:
 
 def completed_steps(run_dir: Path) -> int:
     """The last optimizer step recorded in ``<run>/metrics.jsonl`` (0 when there is none)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    last = 0
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                try:
-                    last = max(last, int(json.loads(line).get("optimizer_step") or 0))
-                except (ValueError, TypeError, AttributeError):
-                    continue
-    return last
+    rows = RunRecorder(Path(run_dir), total_phases=0, progress=False, enabled=False).read()
+    return max((int(r.get("optimizer_step") or 0) for r in rows), default=0)
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -342,12 +334,12 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     elif (run_dir / "metrics.jsonl").exists() and not overwrite:
         raise InputError(run_dir, None, "run folder already has metrics: resume it (--resume) or choose another "
                                         "name (--name) / --overwrite")
-    fresh = not resume and not run_dir.exists()  # removed again if the run fails before its first checkpoint
     is_main = int(os.environ.get("RANK", "0")) == 0
     if is_main and not resume and overwrite and run_dir.exists():
         import shutil
 
         shutil.rmtree(run_dir)
+    fresh = not resume and not run_dir.exists()  # removed again if the run fails before its first checkpoint
     if is_main:  # an unwritable output fails now, not after the model has loaded
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
