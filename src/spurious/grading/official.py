@@ -47,6 +47,9 @@ __all__ = [
     "official_grade_answer",
     "official_prefilter",
     "box_only_format",
+    "official_box_extract",
+    "official_ground_truth",
+    "is_choice_label",
     "hendrycks_normalize",
     "prm800k_normalize",
     "sympy_allowed",
@@ -358,10 +361,16 @@ def box_only_format(text: str) -> bool:
     ``\\fbox{3}`` -> False (no ``boxed``); ``\\boxed{:}``, ``\\boxed{/}``, ``\\boxed{ки}`` -> False; plain prose
     ``"the boxed answer"`` -> True (the text after ``boxed`` up to the next ``$``).
     """
+    return official_box_extract(text) != ""
+
+
+def official_box_extract(text: str) -> str:
+    """The answer the format reward looks at: the last ``boxed`` content, cleaned up and normalised as by
+    :func:`official_extract`; ``""`` when there is no ``boxed``."""
     text = text.replace(_PRM_STEP_MARKER, "")
     if "boxed" not in text:
-        return False
-    return official_normalize(_clean_extracted(_after_last_boxed(text))) != ""
+        return ""
+    return official_normalize(_clean_extracted(_after_last_boxed(text)))
 
 
 # --------------------------------------------------------------------------------------------------------------
