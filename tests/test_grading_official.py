@@ -84,6 +84,13 @@ def test_letter_mode_only_for_a_label_that_is_exactly_a_to_d():
     assert not official_ground_truth(r"\boxed{A} is my choice, not B", "A")
 
 
+def test_grade_with_the_official_grader_applies_the_letter_mode():
+    r = grade("(D) or (E)", "D", grader="official")
+    assert r.correct and r.extracted == "D"
+    assert grade("(D) or (E)", "D", grader="official", extract="r1").correct
+    assert not grade("(D) or (E)", "E", grader="official").correct  # "E" is no choice label: no answer found
+
+
 def test_letter_mode_reads_the_whole_text_even_r1_style():
     assert official_extract("C <answer>7</answer>", r1_style=True, label="C") == "C"
     assert official_extract("step ки B", label="B") == "B"

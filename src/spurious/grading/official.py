@@ -8,12 +8,15 @@ official repository (which carries no licence). Nothing here is "fixed": the poi
 Public functions
 ----------------
 - :func:`official_extract` (§6.1): rules in order -- Minerva ``final answer is $...$. I hope``, last ``boxed``,
-  ``he answer is``, ``final answer is``, ``答案是``, last number -- then clean-up and :func:`official_normalize`.
-  Returns ``""`` when nothing is found (the official convention).
-- :func:`official_normalize` (§6.2): the parser's normaliser (canonical LaTeX, unit words, number words, ...).
+  ``he answer is``, ``final answer is``, ``答案是`` (up to the first blank line), last number -- then clean-up
+  and :func:`official_normalize`; letter mode instead when the label is exactly ``A``-``D``. Returns ``""``
+  when nothing is found (the official convention).
+- :func:`official_normalize` (§6.2): the parser's normaliser (canonical LaTeX, unit words, number words via
+  ``word2number``, ...).
 - :func:`official_grade_answer` (§6.3): Hendrycks normalisation, a second normalisation, tuple splitting,
   per-element string/integer rules and finally SymPy ``simplify(gt - given) == 0`` with implicit multiplication.
-- :func:`box_only_format` (§2.4): the paper's format reward.
+- :func:`official_ground_truth`: the official ground-truth reward in-process (extraction + grading).
+- :func:`box_only_format` / :func:`official_box_extract` (§2.4): the paper's format reward and what it reads.
 
 Documented quirks (``paper.md`` §6.4), all reproduced and tested:
 
@@ -24,14 +27,15 @@ Documented quirks (``paper.md`` §6.4), all reproduced and tested:
 - **W5** unreduced fractions, ``0.5`` vs ``50\%``, ``3.14`` vs ``\pi``, unordered lists are rejected.
 - **W6** only the last box counts.
 
+Parity is measured against verdicts recorded from the official code (``tests/data/official_cases.jsonl.gz``,
+``scripts/official_parity.py``; ``docs/grading.md``).
+
 Deliberate differences from the official code
 ---------------------------------------------
 - The official SymPy step has no timeout. Here :func:`official_grade_answer` runs it in-process (parity), but
   :func:`spurious.grading.grade` with ``grader="official"`` runs only the SymPy step in a worker process with a
   hard wall-clock deadline; a timeout scores 0 with status ``"timeout"`` (the official code would hang or
   eventually answer).
-- The unit-word list and the number-word converter (the official code uses the ``word2number`` package) are
-  reconstructions; they agree on every case in the specification, not necessarily on exotic inputs.
 - Regular expressions that backtrack quadratically (``\text{.*?}$``, ``(\d+)\.0*$`` on long digit runs) are
   replaced by equivalent linear-time scans or anchored patterns, so that a 200 KB response cannot stall.
 """
