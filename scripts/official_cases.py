@@ -54,7 +54,8 @@ JUNK_PIECES = ["\\", "{", "}", "$", "(", ")", "[", "]", "^", "_", "=", ",", ".",
                "x", "A", "b", "E", "1", "2", "0", "-", "+", "*", "boxed", "\\boxed{", "\\frac", "\\sqrt", "\\text{",
                "ки", "答案是", "he answer is", "final answer is", "<answer>", "</answer>", "python", "\ud800",
                "\udfff", "\x00", "\u202e", "\u0301", "ß", "ﬁ", "é", "π", "∞", "√", "×", "\t", "%", "\\%", "\\$",
-               "\\left(", "\\right)", "\\!", "~", "@", "#", "&", "'", '"', "\u3000", "１", "Ａ", "²", "٣"]
+               "\\left(", "\\right)", "\\!", "~", "@", "#", "&", "'", '"', "\u3000", "１", "Ａ", "²", "٣",
+               "\\ensuremath{", "\\mathrm{", "\\pm", "\\cdot", " or ", " and ", "\\infty", "\\pi", "\\dfrac{"]
 
 FORMAT_EDGE = [r"\boxed{:}", r"\boxed{/}", r"\boxed{ки}", r"\boxed{.}", r"\boxed{}", r"\boxed{ }", r"\boxed{\text{}}",
                r"\boxed{ : }", r"\boxed{./}", r"\boxed{/.}", r"\boxed{::}", r"\boxed{\n}", "\\boxed{\n  }", r"\boxed{$}",
@@ -91,6 +92,8 @@ def variants(gold: str, rng: random.Random) -> list[tuple[str, str]]:
                                                                 .replace(")", r"\right)")),
            ("text", r"\text{" + gold + "}"), ("mbox", gold + r"\mbox{ units}"), ("newline", gold.replace(" ", "\n ")),
            ("prm", gold + "ки"), ("other_gold", rng.choice(GOLDS)), ("plus_one", gold + "+1"),
+           ("ensuremath", r"\ensuremath{" + gold + "}"), ("mathrm", r"\mathrm{" + gold + "}"),
+           ("or_other", gold + " or " + rng.choice(GOLDS)),
            ("negated", "-" + gold), ("swapped", ",".join(reversed(gold.split(",")))), ("upper", gold.upper()),
            ("bmatrix", gold.replace("pmatrix", "bmatrix")), ("array", gold.replace(r"\begin{pmatrix}", r"\begin{array}{cc}")
                                                               .replace(r"\end{pmatrix}", r"\end{array}"))]
@@ -146,7 +149,26 @@ def wrap(answer: str, rng: random.Random) -> list[tuple[str, str]]:
         ("code_upper", f"PYTHON says \\boxed{{{answer}}}"),
         ("code_fence_only", f"```\nx = {n}\n```\n\\boxed{{{answer}}}"),
         ("prm_steps", f"Step 1: {n} ки\nStep 2: the answer is {answer} ки"),
+        ("long", long_reasoning(rng) + f"\n\nTherefore the answer is $\\boxed{{{answer}}}$."),
+        ("long_unboxed", long_reasoning(rng) + f"\n\nSo we end with {answer}."),
     ]
+
+
+def long_reasoning(rng: random.Random) -> str:
+    """A few hundred to a few thousand characters of step-by-step prose with numbers, LaTeX and boxes."""
+    parts = []
+    for k in range(rng.randrange(3, 25)):
+        a, b = rng.randrange(1, 500), rng.randrange(1, 500)
+        parts.append(rng.choice([
+            f"Step {k + 1}: we have ${a} + {b} = {a + b}$, so the total is {a + b}.",
+            f"Next, $\\frac{{{a}}}{{{b}}}$ simplifies; multiplying by {b} gives {a}.",
+            f"Let $x = {a}$. Then $x^2 = {a * a}$ and one of the two roots is {a}.",
+            f"We could check this in Python, but by hand: {a} * {b} = {a * b}.",
+            f"An intermediate result is $\\boxed{{{a}}}$, but we are not done yet.",
+            f"Hence the answer is not {a}; we continue with {b}.",
+            f"Wait, let me recheck. ${a}-{b}={a - b}$.",
+        ]))
+    return "\n".join(parts)
 
 
 def letter_cases(rng: random.Random) -> Iterator[tuple[str, str, str]]:

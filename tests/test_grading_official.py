@@ -229,6 +229,8 @@ def test_hendrycks_and_prm800k_normalisers():
     assert prm800k_normalize("2 million") == "2*10^6"
     assert prm800k_normalize(r"\frac{\pi}{2}") == "pi/2"
     assert prm800k_normalize("100000000000000000001") == "100000000000000000000"  # float round-trip, as upstream
+    assert prm800k_normalize(r"\ensuremath{42}") == ""  # pylatexenc 2.10 (the official pin) drops it; 2.11 keeps 42
+    assert not official_grade_answer(r"\ensuremath{42}", "42")
     assert hendrycks_normalize(r" 1 + \frac") == r"1 + \frac"  # "\frac" with nothing after: the input, stripped
     assert hendrycks_normalize(r"\frac1") == r"\frac1"
 
