@@ -6,7 +6,9 @@ from spurious.grading import grade
 from spurious.grading.official import (
     box_only_format,
     hendrycks_normalize,
+    official_box_extract,
     official_extract,
+    official_ground_truth,
     official_grade_answer,
     official_normalize,
     official_prefilter,
@@ -60,6 +62,49 @@ def test_r1_style_keeps_text_after_last_answer_tag_and_strips_characters():
 def test_multiple_choice_mode_takes_last_standalone_letter():
     assert official_extract("I think (B) or maybe C.", multiple_choice=True) == "C"
     assert official_extract("nothing", multiple_choice=True) == "nothing"
+
+
+def test_chinese_rule_stops_at_the_first_blank_line():
+    assert official_extract("所以答案是 42\n\n然后 7") == "42"
+    assert official_extract("答案是\n\n42\n\n7") == "42"  # leading blank lines are stripped first
+    assert official_extract("答案是 4\n2") == "42"  # a single newline is removed by the clean-up, as officially
+
+
+def test_letter_mode_counts_only_a_to_d():
+    assert official_extract("(D) or (E)", label="D") == "D"  # E is not a letter here
+    assert official_extract("E.", label="A") == "E"  # no A-D: the trimmed text itself
+    assert official_extract("maybe a", label="B") == "A"  # the upper-cased text is searched
+
+
+def test_letter_mode_only_for_a_label_that_is_exactly_a_to_d():
+    assert official_extract(r"\boxed{A} is my choice, not B", label=" A") == "A"  # " A": no switch, the box
+    assert official_extract(r"\boxed{A} is my choice, not B", label="A") == "B"
+    assert official_extract(r"\boxed{7} then E", label="E") == "7"
+    assert official_ground_truth(r"\boxed{A} is my choice, not B", " A")  # graded against " A": equal
+    assert not official_ground_truth(r"\boxed{A} is my choice, not B", "A")
+
+
+def test_grade_with_the_official_grader_applies_the_letter_mode():
+    r = grade("(D) or (E)", "D", grader="official")
+    assert r.correct and r.extracted == "D"
+    assert grade("(D) or (E)", "D", grader="official", extract="r1").correct
+    assert not grade("(D) or (E)", "E", grader="official").correct  # "E" is no choice label: no answer found
+
+
+def test_letter_mode_reads_the_whole_text_even_r1_style():
+    assert official_extract("C <answer>7</answer>", r1_style=True, label="C") == "C"
+    assert official_extract("step ки B", label="B") == "B"
+
+
+@pytest.mark.parametrize("words, number", [
+    ("twenty five", "25"), ("two hundred fifty-six", "256"), ("hundred twenty", "2000"),
+    ("two million three thousand", "2004003"), ("nineteen eighty four", "1524"), ("one two three", "5"),
+    ("thousand five", "thousfive"), ("three point one four", "3.14"), ("seven apples", "7"),
+])
+def test_number_words_convert_as_word2number_does(words, number):
+    """word2number 1.1's quirks (a hundred/thousand pair multiplies, three plain words sum oddly); a failure
+    leaves the text, which the rest of the normaliser then mangles ("and" is deleted)."""
+    assert official_normalize(words) == number
 
 
 # --- §6.2 normalisation --------------------------------------------------------------------------------------
@@ -184,6 +229,10 @@ def test_hendrycks_and_prm800k_normalisers():
     assert prm800k_normalize("2 million") == "2*10^6"
     assert prm800k_normalize(r"\frac{\pi}{2}") == "pi/2"
     assert prm800k_normalize("100000000000000000001") == "100000000000000000000"  # float round-trip, as upstream
+    assert prm800k_normalize(r"\ensuremath{42}") == ""  # pylatexenc 2.10 (the official pin) drops it; 2.11 keeps 42
+    assert not official_grade_answer(r"\ensuremath{42}", "42")
+    assert hendrycks_normalize(r" 1 + \frac") == r"1 + \frac"  # "\frac" with nothing after: the input, stripped
+    assert hendrycks_normalize(r"\frac1") == r"\frac1"
 
 
 def test_sympy_refusal_rule():
@@ -220,9 +269,16 @@ def test_integer_ground_truth_never_reaches_sympy():
     ("I will write the boxed answer below", True),
     ("no box at all: 3", False),
     ("", False),
+    (r"\boxed{:}", False),  # the clean-up (leading ":", trailing "." then "/", "ки", newlines) comes first
+    (r"\boxed{/}", False),
+    (r"\boxed{ки}", False),
+    (r"\boxed{./}", False),
+    ("\\boxed{\n  }", False),
+    (r"\boxed{:5.}", True),
 ])
 def test_box_only_format_table(text, reward):
     assert box_only_format(text) is reward
+    assert (official_box_extract(text) != "") is reward
 
 
 def test_linear_unit_stripping_equals_the_regex():
@@ -271,8 +327,42 @@ def test_long_inputs_normalise_in_linear_time():
 def test_integer_pairs_are_decided_without_sympy_exactly_as_sympy_would():
     from spurious.grading.official import sympy_equal
 
-    for gt, given in [("57", "12"), ("12", "12"), ("-3", "3"), ("0", "-0"), ("(1,2)", "(1,3)"), ("(4,5)", "(4,5)")]:
+    for gt, given in [("57", "12"), ("12", "12"), ("-3", "3"), ("0", "-0"), ("(1,2)", "(1,3)"), ("(4,5)", "(4,5)"),
+                      ("(0,1)", "(-0,1)")]:
         verdict, pending = official_prefilter(given, gt)
         assert pending == [] and verdict is not None
         elems = zip(gt.strip("()").split(","), given.strip("()").split(","))
         assert verdict == all(sympy_equal(a, b) for a, b in elems), (gt, given)
+
+
+# --- differential parity with verdicts recorded from the official code -------------------------------------
+
+
+def _parity_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "official_parity.py"
+    spec = importlib.util.spec_from_file_location("official_parity", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_recorded_official_verdicts_agree_on_every_case():
+    """tests/data/official_cases.jsonl.gz: responses from scripts/official_cases.py, each with what the official
+    verifier (run unmodified with its own pins) answered for the ground-truth reward (plain and r1 style), its
+    extractions, box_only_format, format, contain_python_wo_backticks and no_repetition. 100 % agreement."""
+    from pathlib import Path
+
+    parity = _parity_script()
+    rows = parity.load_cases(str(Path(__file__).parent / "data" / "official_cases.jsonl.gz"))
+    assert len(rows) > 5000
+    kinds = {r["kind"].split(":")[0] for r in rows}
+    assert {"box", "minerva", "answer_is", "cn", "last_number", "r1", "code", "letters", "number_words", "junk",
+            "hostile", "repetition", "format_edge"} <= kinds
+    assert any("\ud800" in r["response"] for r in rows)  # lone surrogates are among them
+    result = parity.compare(rows, parity.ours(rows, timeout=120.0))
+    bad = {field: [rows[i]["id"] for i in ids[:10]] for field, (_, _, ids) in result.items() if ids}
+    assert not bad
+    assert all(compared == len(rows) for _, compared, _ in result.values())  # no field left out

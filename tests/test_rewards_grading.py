@@ -28,6 +28,14 @@ def test_r1_style_extraction():
     assert get_reward("math_r1_style", grader="official")(samples) == [1.0, 1.0]
 
 
+def test_official_grader_always_applies_the_multiple_choice_switch():
+    samples = [S("(D) or (E)", "D"), S(r"\boxed{A} is my choice, not B", " A"), S(r"\boxed{A} is my choice, not B", "A")]
+    assert get_reward("gt", grader="official")(samples) == [1.0, 1.0, 0.0]  # " A" is not a choice label
+    assert get_reward("gt", grader="official").params["multiple_choice"] is True
+    assert get_reward("gt")(samples) == [0.0, 1.0, 1.0]  # default grader: the boxes
+    assert get_reward("gt", multiple_choice=True)(samples) == [1.0, 1.0, 0.0]  # ... unless asked
+
+
 def test_multiple_choice_switch_is_opt_in():
     samples = [S("Comparing the options, the answer is (B).", "B"), S(r"\boxed{C} ... on reflection D", "C"),
                S(r"\boxed{7}", "7")]

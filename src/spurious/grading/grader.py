@@ -8,8 +8,8 @@ Two graders:
   after :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs.
 - ``"official"``: the paper's parser and PRM800K grader (:mod:`spurious.grading.official`) with every quirk;
   its string stages run here, only its SymPy stage runs in the pool. An empty extraction still matches an
-  empty label (W4). The official reward's multiple-choice switch (labels ``A``-``D``, paper §2.2) is a reward
-  policy, not grading: see ``official_extract(..., multiple_choice=True)`` and the ground-truth reward.
+  empty label (W4). With the ``official``/``r1`` extraction modes a label that is exactly ``A``-``D`` switches
+  to the official letter extraction (paper §2.2), as the official reward does.
 
 Every result has a status: ``"ok"`` (decided), ``"no_answer"`` (nothing extracted), ``"timeout"`` (the symbolic
 step passed its deadline; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
@@ -174,7 +174,7 @@ def _check_args(grader: str, extract: Optional[str], timeout: float) -> str:
     return mode
 
 
-def _extract_for(response: str, grader: str, mode: str) -> tuple[Optional[str], bool]:
+def _extract_for(response: str, grader: str, mode: str, gold: str = "") -> tuple[Optional[str], bool]:
     """The extracted answer as the chosen grader sees it (official: normalised by ``official_normalize``),
     and whether it is raw prose (an unboxed ``r1`` answer, which math-verify must search rather than parse)."""
     if not isinstance(response, str):
@@ -185,7 +185,7 @@ def _extract_for(response: str, grader: str, mode: str) -> tuple[Optional[str], 
             return answer, answer is not None and not boxed
         return extract_answer(response, mode), False
     if mode in ("official", "r1"):
-        return official_extract(response, r1_style=(mode == "r1")) or None, False
+        return official_extract(response, r1_style=(mode == "r1"), label=gold) or None, False  # A-D: letters
     boxed = extract_answer(response, mode)
     return ((official_normalize(boxed) or None) if boxed is not None else None), False
 
@@ -240,7 +240,7 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
     start = time.monotonic()
     with _LOCK:
         stats = _STATS
-        pairs = [_extract_for(r, grader, mode) for r in responses]
+        pairs = [_extract_for(r, grader, mode, str(g)) for r, g in zip(responses, golds)]
         extracted = [p[0] for p in pairs]
         verdicts: list[Optional[tuple[bool, str]]] = [None] * len(responses)
         jobs: dict[tuple, list[int]] = {}

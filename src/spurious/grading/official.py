@@ -8,12 +8,15 @@ official repository (which carries no licence). Nothing here is "fixed": the poi
 Public functions
 ----------------
 - :func:`official_extract` (§6.1): rules in order -- Minerva ``final answer is $...$. I hope``, last ``boxed``,
-  ``he answer is``, ``final answer is``, ``答案是``, last number -- then clean-up and :func:`official_normalize`.
-  Returns ``""`` when nothing is found (the official convention).
-- :func:`official_normalize` (§6.2): the parser's normaliser (canonical LaTeX, unit words, number words, ...).
+  ``he answer is``, ``final answer is``, ``答案是`` (up to the first blank line), last number -- then clean-up
+  and :func:`official_normalize`; letter mode instead when the label is exactly ``A``-``D``. Returns ``""``
+  when nothing is found (the official convention).
+- :func:`official_normalize` (§6.2): the parser's normaliser (canonical LaTeX, unit words, number words via
+  ``word2number``, ...).
 - :func:`official_grade_answer` (§6.3): Hendrycks normalisation, a second normalisation, tuple splitting,
   per-element string/integer rules and finally SymPy ``simplify(gt - given) == 0`` with implicit multiplication.
-- :func:`box_only_format` (§2.4): the paper's format reward.
+- :func:`official_ground_truth`: the official ground-truth reward in-process (extraction + grading).
+- :func:`box_only_format` / :func:`official_box_extract` (§2.4): the paper's format reward and what it reads.
 
 Documented quirks (``paper.md`` §6.4), all reproduced and tested:
 
@@ -24,14 +27,15 @@ Documented quirks (``paper.md`` §6.4), all reproduced and tested:
 - **W5** unreduced fractions, ``0.5`` vs ``50\%``, ``3.14`` vs ``\pi``, unordered lists are rejected.
 - **W6** only the last box counts.
 
+Parity is measured against verdicts recorded from the official code (``tests/data/official_cases.jsonl.gz``,
+``scripts/official_parity.py``; ``docs/grading.md``).
+
 Deliberate differences from the official code
 ---------------------------------------------
 - The official SymPy step has no timeout. Here :func:`official_grade_answer` runs it in-process (parity), but
   :func:`spurious.grading.grade` with ``grader="official"`` runs only the SymPy step in a worker process with a
   hard wall-clock deadline; a timeout scores 0 with status ``"timeout"`` (the official code would hang or
   eventually answer).
-- The unit-word list and the number-word converter (the official code uses the ``word2number`` package) are
-  reconstructions; they agree on every case in the specification, not necessarily on exotic inputs.
 - Regular expressions that backtrack quadratically (``\text{.*?}$``, ``(\d+)\.0*$`` on long digit runs) are
   replaced by equivalent linear-time scans or anchored patterns, so that a 200 KB response cannot stall.
 """
@@ -47,6 +51,9 @@ __all__ = [
     "official_grade_answer",
     "official_prefilter",
     "box_only_format",
+    "official_box_extract",
+    "official_ground_truth",
+    "is_choice_label",
     "hendrycks_normalize",
     "prm800k_normalize",
     "sympy_allowed",
@@ -62,6 +69,7 @@ MULTIPLE_CHOICE_LABELS = ("A", "B", "C", "D")
 
 _PRM_STEP_MARKER = "\u043a\u0438"  # "ки"
 _LAST_NUMBER = re.compile(r"-?\d*\.?\d+")
+_CHOICE = re.compile(r"\b(A|B|C|D)\b")
 
 
 def _after_last_boxed(text: str) -> str:
@@ -87,25 +95,37 @@ def _after_last_boxed(text: str) -> str:
 
 
 def _choice_letter(text: str) -> str:
-    """Multiple-choice clean-up used when the label is a bare letter A-D (§2.2): the last standalone A-E."""
+    """Multiple-choice clean-up used when the label is exactly ``A``-``D`` (§2.2).
+
+    The last stand-alone ``A``-``D`` of the upper-cased text; without one, the (original-case) text itself,
+    trimmed. Nothing else is normalised.
+    """
     text = text.strip("\n").rstrip(".").rstrip("/").strip(" ").lstrip(":")
-    letters = re.findall(r"\b(A|B|C|D|E)\b", text.upper())
+    letters = _CHOICE.findall(text.upper())
     pick = letters[-1] if letters else text.strip().strip(".")
     return pick.rstrip(".").rstrip("/")
 
 
-def official_extract(text: str, r1_style: bool = False, multiple_choice: bool = False) -> str:
+def is_choice_label(label: object) -> bool:
+    """Whether the official reward switches to letter mode for this label: it is exactly ``A``-``D``."""
+    return isinstance(label, str) and label in MULTIPLE_CHOICE_LABELS
+
+
+def official_extract(text: str, r1_style: bool = False, multiple_choice: bool = False,
+                     label: Optional[str] = None) -> str:
     """Extract and normalise the final answer exactly as the official reward does (§6.1); ``""`` if none.
 
     ``r1_style``: keep only the text after the last ``<answer>`` and strip the *characters* of ``</answer>``
-    from the right (a character-set strip, as in the official code). ``multiple_choice``: the letter mode the
-    official reward switches to when the label is exactly ``A``-``D`` (§2.2).
+    from the right (a character-set strip, as in the official code). Letter mode (§2.2) -- the official
+    reward's extraction when the label is exactly ``A``-``D`` -- is used when ``multiple_choice`` is True or
+    ``label`` is such a label: it reads the whole text (``r1_style`` does not apply there, as officially) and
+    returns the last stand-alone ``A``-``D`` of the upper-cased text, else the trimmed text itself.
     """
     text = text.replace(_PRM_STEP_MARKER, "")
+    if multiple_choice or is_choice_label(label):
+        return _choice_letter(text)
     if r1_style:
         text = text.split("<answer>")[-1].rstrip("</answer>")
-    if multiple_choice:
-        return _choice_letter(text)
 
     if "final answer is $" in text and "$. I hope" in text:  # 1. Minerva
         pred = text.split("final answer is $", 1)[1].split("$. I hope", 1)[0].strip()
@@ -115,12 +135,17 @@ def official_extract(text: str, r1_style: bool = False, multiple_choice: bool = 
         pred = text.split("he answer is")[-1].strip()
     elif "final answer is" in text:  # 4.
         pred = text.split("final answer is")[-1].strip()
-    elif "答案是" in text:  # 5.
-        pred = text.split("答案是")[1].strip()
+    elif "答案是" in text:  # 5. up to the first blank line
+        pred = text.split("答案是")[1].strip().split("\n\n")[0].strip()
     else:  # 6. last number (W3)
         numbers = _LAST_NUMBER.findall(text.replace(",", ""))
         pred = numbers[-1] if numbers else ""
+    return official_normalize(_clean_extracted(pred))
 
+
+def _clean_extracted(pred: str) -> str:
+    """The clean-up between extraction and normalisation: each newline with the whitespace after it goes,
+    then one leading ``:``, one trailing ``.`` and then one trailing ``/``."""
     pred = re.sub(r"\n\s*", "", pred)
     if pred.startswith(":"):
         pred = pred[1:]
@@ -128,7 +153,13 @@ def official_extract(text: str, r1_style: bool = False, multiple_choice: bool = 
         pred = pred[:-1]
     if pred.endswith("/"):
         pred = pred[:-1]
-    return official_normalize(pred)
+    return pred
+
+
+def official_ground_truth(text: str, label: str, r1_style: bool = False) -> bool:
+    """The official ground-truth reward (key ``math``) in-process: letter mode for an ``A``-``D`` label, else
+    :func:`official_extract`, then :func:`official_grade_answer` against the label. No SymPy deadline."""
+    return official_grade_answer(official_extract(text, r1_style=r1_style, label=label), label)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -191,48 +222,16 @@ def strip_unit_word(s: str, unit: str) -> str:
     out.append(s[copied:])
     return "".join(out)
 
-_NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
-    "million": 1000000, "billion": 1000000000,
-}
-_SCALES = {"thousand": 1000, "million": 1000000, "billion": 1000000000}
-
-
 def _words_to_number(text: str) -> str:
-    """Number words to digits, in the manner of ``word2number.w2n.word_to_num``.
+    """Number words to digits with ``word2number.w2n.word_to_num`` (the package the official code uses, pinned
+    at 1.1), quirks included: every word that is not a number word is ignored (``"two apples"`` -> ``"2"``), a
+    digit string becomes an int (``"025"`` -> ``"25"``); on any failure the text is returned unchanged."""
+    from word2number import w2n
 
-    As there, every word that is not a number word is ignored (``"two apples"`` -> ``"2"``), a digit string is
-    returned as an integer (``"025"`` -> ``"25"``), ``point`` starts decimals, and anything else (no number word
-    at all, a repeated scale word) leaves the text unchanged.
-    """
-    lowered = text.replace("-", " ").lower()
-    if lowered.isdigit():
-        try:
-            return str(int(lowered))
-        except ValueError:  # non-ASCII digits such as superscripts
-            return text
-    words = [w for w in lowered.split() if w in _NUMBER_WORDS or w == "point"]
-    if not words or any(words.count(s) > 1 for s in (*_SCALES, "point")):
+    try:
+        return str(w2n.word_to_num(text))
+    except Exception:  # noqa: BLE001 - parity: the official converter swallows every failure
         return text
-    decimals = ""
-    if "point" in words:
-        k = words.index("point")
-        decimals = "".join(str(_NUMBER_WORDS[w]) for w in words[k + 1:] if _NUMBER_WORDS[w] < 10)
-        words = words[:k]
-    total, chunk = 0, 0
-    for w in words:
-        v = _NUMBER_WORDS[w]
-        if w in _SCALES:
-            total += max(chunk, 1) * v
-            chunk = 0
-        elif v == 100:
-            chunk = max(chunk, 1) * 100
-        else:
-            chunk += v
-    return str(total + chunk) + ("." + decimals if decimals else "")
 
 
 def _fix_fracs(string: str) -> str:
@@ -359,13 +358,23 @@ def official_normalize(string: str) -> str:
 
 
 def box_only_format(text: str) -> bool:
-    """The paper's format reward: the content of the **last** ``boxed`` occurrence, normalised, is non-empty.
+    """The paper's format reward: the content of the **last** ``boxed`` occurrence is non-empty after the
+    official clean-up (``ки`` deleted; newlines with the whitespace after them, one leading ``:``, one trailing
+    ``.`` then ``/`` removed) and :func:`official_normalize`.
 
-    ``\\fbox{3}`` -> False (no ``boxed``); plain prose ``"the boxed answer"`` -> True (text after ``boxed``).
+    ``\\fbox{3}`` -> False (no ``boxed``); ``\\boxed{:}``, ``\\boxed{/}``, ``\\boxed{ки}`` -> False; plain prose
+    ``"the boxed answer"`` -> True (the text after ``boxed`` up to the next ``$``).
     """
+    return official_box_extract(text) != ""
+
+
+def official_box_extract(text: str) -> str:
+    """The answer the format reward looks at: the last ``boxed`` content, cleaned up and normalised as by
+    :func:`official_extract`; ``""`` when there is no ``boxed``."""
+    text = text.replace(_PRM_STEP_MARKER, "")
     if "boxed" not in text:
-        return False
-    return official_normalize(_after_last_boxed(text)) != ""
+        return ""
+    return official_normalize(_clean_extracted(_after_last_boxed(text)))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -415,6 +424,8 @@ def _hendrycks_strip(string: str) -> str:
         string = sides[1]
     string = _hendrycks_fix_sqrt(string)
     string = string.replace(" ", "")
+    if any(not sub for sub in string.split("\\frac")[1:]):
+        raise IndexError("\\frac with nothing after it")  # the original indexes sub[0]; the caller falls back
     string = _fix_fracs(string)
     if string == "0.5":
         string = "\\frac{1}{2}"
@@ -597,7 +608,7 @@ def official_prefilter(given: Optional[str], ground_truth: str) -> tuple[Optiona
         elif _str_is_int(gt_elem) != _str_is_int(given_elem):
             ok = False
         elif _PLAIN_INT.fullmatch(gt_elem) and _PLAIN_INT.fullmatch(given_elem):
-            ok = gt_elem == given_elem  # what SymPy answers for two integer literals, without asking it
+            ok = int(gt_elem) == int(given_elem)  # what SymPy answers for two integer literals ("-0" == "0")
         elif not sympy_allowed(f"({gt_elem})-({given_elem})"):
             ok = False
         else:

@@ -1,13 +1,15 @@
 """Ground-truth reward (paper §2.2; official key ``math``): grade the response's answer against the label.
 
-``grader="default"`` uses this toolkit's grader; ``grader="official"`` reproduces the paper's parser and
-PRM800K-style grader, weaknesses W1–W6 included (paper §6). ``extract`` picks the answer extractor (``None``:
-the grader's own default; ``r1``: text after the last ``<answer>``, the official ``_r1_style`` suffix).
+``grader="default"`` uses this toolkit's grader; ``grader="official"`` reproduces the official reward: its
+parser and PRM800K-style grader, weaknesses W1–W6 included (paper §6), and its multiple-choice switch.
+``extract`` picks the answer extractor (``None``: the grader's own default; ``r1``: text after the last
+``<answer>``, the official ``_r1_style`` suffix).
 
-Multiple-choice switch [code]: the official reward extracts a letter, not a boxed expression, when the label is
-exactly ``A``/``B``/``C``/``D`` (15 DeepScaleR rows). It is off by default; ``multiple_choice=True`` turns it on
-(with either grader): such rows score 1 iff the official letter extraction of the whole response (the last
-stand-alone A–E of the upper-cased text; ``official_extract(..., multiple_choice=True)``) equals the label.
+Multiple-choice switch [code]: when the label is exactly ``A``/``B``/``C``/``D`` (15 DeepScaleR rows) the
+official reward extracts a letter instead of an answer: the last stand-alone A–D of the upper-cased whole
+response (``official_extract(..., label=label)``), graded against the label. ``grader="official"`` always does
+this. With ``grader="default"`` it is off unless ``multiple_choice=True``, which grades such rows exactly as the
+official reward does and leaves every other row to the default grader.
 """
 
 from __future__ import annotations
@@ -19,13 +21,6 @@ from spurious.rewards.base import Reward, Sample
 from spurious.rewards.registry import register_reward
 
 CHOICE_LABELS = frozenset("ABCD")
-
-
-def choice_correct(response: str, label: str, r1_style: bool = False) -> bool:
-    """The official multiple-choice verdict: the extracted letter equals the bare-letter label."""
-    from spurious.grading.official import official_extract
-
-    return official_extract(response, r1_style=r1_style, multiple_choice=True) == label
 
 
 @register_reward("ground_truth", "gt", "math")
@@ -44,19 +39,21 @@ class GroundTruthReward(Reward):
     @property
     def params(self) -> dict[str, Any]:
         return {"grader": self.grader, "extract": self.extract, "timeout": self.timeout,
-                "workers": self.workers, "multiple_choice": self.multiple_choice}
+                "workers": self.workers, "multiple_choice": self.multiple_choice or self.grader == "official"}
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
-        results = grading().grade_many([s.response for s in samples], [str(s.answer) for s in samples],
-                                       grader=self.grader, extract=self.extract, timeout=self.timeout,
-                                       workers=self.workers)
-        out = [1.0 if r.correct else 0.0 for r in results]
+        g = grading()
+        labels = [str(s.answer) for s in samples]
+        results = g.grade_many([s.response for s in samples], labels, grader=self.grader, extract=self.extract,
+                               timeout=self.timeout, workers=self.workers)
+        if self.multiple_choice and self.grader != "official":
+            choice = [i for i, label in enumerate(labels) if label in CHOICE_LABELS]
+            if choice:  # the official reward's letter mode for these rows (the official grader applies it itself)
+                official = g.grade_many([samples[i].response for i in choice], [labels[i] for i in choice],
+                                        grader="official", timeout=self.timeout, workers=self.workers)
+                for i, r in zip(choice, official):
+                    results[i] = r
         n = max(len(results), 1)
         self.last_stats = {status: sum(r.status == status for r in results) / n
                            for status in ("no_answer", "timeout", "error")}
-        if self.multiple_choice:
-            for i, s in enumerate(samples):
-                label = str(s.answer).strip()
-                if label in CHOICE_LABELS:
-                    out[i] = 1.0 if choice_correct(s.response, label, r1_style=self.extract == "r1") else 0.0
-        return out
+        return [1.0 if r.correct else 0.0 for r in results]

@@ -24,7 +24,7 @@ _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)  # lone surrogates too
 
 
 def _some_gram_repeats(a: np.ndarray, k: int, times: int) -> bool:
