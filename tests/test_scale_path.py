@@ -281,3 +281,19 @@ def test_a_run_failing_before_its_first_checkpoint_leaves_nothing_that_blocks_a_
         train(cfg, reward=broken)
     assert not (tmp_path / "x").exists()
     assert train(cfg).phases  # the same name trains without --overwrite
+
+
+def test_paper_preset_rewards_as_the_official_code():
+    """The paper's ground truth is the official reward (its extractor, grader and A-D switch), not our default."""
+    from spurious.rewards.base import Sample
+    from spurious.rl.run import resolve_reward
+
+    cfg = build_config("paper")
+    assert cfg.reward == "ground_truth" and cfg.reward_params == {"grader": "official"}
+    reward = resolve_reward(cfg)
+    rows = [("So the answer is 42.", "42"), ("(D) or (E)", "D"), (r"\boxed{41}", "42")]
+    samples = [Sample(prompt="", response=r, answer=a, group=i, prompt_index=i, sample_index=0)
+               for i, (r, a) in enumerate(rows)]
+    assert list(reward(samples)) == [1.0, 1.0, 0.0]  # the default grader pays only boxed answers
+    default = resolve_reward(build_config("paper", ["reward_params.grader=default"]))
+    assert list(default(samples))[0] == 0.0

@@ -344,14 +344,13 @@ def build_config(preset: str | None = None, overrides: list[str] = (), **explici
     """Preset, then ``--set`` overrides, then explicit keyword values (None values are ignored).
 
     A preset's ``reward_params`` belong to the preset's reward: when the reward is changed (by ``--set reward=``
-    or ``reward=...``) they are dropped, unless the overrides set ``reward_params`` themselves.
+    or ``reward=...``) they are dropped, and only the ``reward_params`` the overrides set remain.
     """
     base = load_preset(preset) if preset else {}
-    values = apply_overrides(base, list(overrides))
-    values.update({k: v for k, v in explicit.items() if v is not None})
-    params_set = any(a.partition("=")[0].strip().partition(".")[0] == "reward_params" for a in overrides)
-    if values.get("reward") != base.get("reward", values.get("reward")) and not params_set:
-        values["reward_params"] = {}
+    given = {k: v for k, v in explicit.items() if v is not None}
+    values = {**apply_overrides(base, list(overrides)), **given}
+    if values.get("reward") != base.get("reward", values.get("reward")):
+        values = {**apply_overrides({**base, "reward_params": {}}, list(overrides)), **given}
     return TrainConfig.from_dict(values, source=f"preset {preset}" if preset else None)
 
 
