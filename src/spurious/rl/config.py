@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from spurious.errors import SpuriousError
 from spurious.rl.advantages import ADVANTAGE_MODES
 from spurious.rl.loss import AGGREGATIONS, KL_ESTIMATORS, SURROGATES
 
@@ -32,7 +33,7 @@ OPTIMIZERS = ("adamw", "sgd")
 VLLM_MODES = ("colocate", "server")
 
 
-class ConfigError(ValueError):
+class ConfigError(SpuriousError):
     """A bad configuration value; the message names the field."""
 
     def __init__(self, field_name: str, message: str, source: str | None = None):
