@@ -312,7 +312,8 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     sections.append(Section("Clipping diagnostics", [
         Table(clip_bucket_rows(spec, runs_dir), caption=f"Share of tokens whose gradient the clip removes, by "
               f"π_old bucket (thr = 1/(1+ε) = {threshold(spec.settings.eps):.3f}); 'tok' = share of tokens in the "
-              f"bucket. Mean over phases and seeds.")]))
+              f"bucket. Mean over phases (token shares: over optimizer steps, the only rows that log them) "
+              f"and seeds.")]))
     stage("clipping theory and the tabular model (1,000 replicas)")
     theory = plot_regions(fig_dir / "clip_regions.png", spec.settings.eps)
     sections.append(Section("Clipping theory and the tabular model", [
