@@ -151,3 +151,18 @@ def test_clip_table_token_shares_come_from_step_rows(tmp_path):
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     means = _phase_means(tmp_path, ["tokens_frac/p<0.1", "clip/low_frac", "absent"])
     assert means == {"tokens_frac/p<0.1": pytest.approx(0.3), "clip/low_frac": 0.1, "absent": None}
+
+
+def test_a_missing_preset_file_says_file_not_found(tmp_path):
+    from spurious.errors import SpuriousError
+    from spurious.rl.config import ConfigError, preset_path
+
+    with pytest.raises(ConfigError, match=r"\./missing\.yaml: file not found"):
+        preset_path("./missing.yaml")
+    with pytest.raises(ConfigError, match="file not found"):
+        preset_path(str(tmp_path / "sub" / "p.yml"))
+    with pytest.raises(ConfigError, match="unknown preset 'nosuch'"):
+        preset_path("nosuch")
+    assert issubclass(ConfigError, SpuriousError)
+    (tmp_path / "p.yaml").write_text("seed: 1\n")
+    assert preset_path(str(tmp_path / "p.yaml")) == tmp_path / "p.yaml"

@@ -234,9 +234,12 @@ def preset_names() -> list[str]:
 
 
 def preset_path(name: str) -> Path:
+    """The YAML file of a preset name, or ``name`` itself when it is a path (a .yaml/.yml suffix or a separator)."""
     p = Path(name)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
+    if p.suffix in (".yaml", ".yml") or os.sep in name or "/" in name:
+        if p.is_file():
+            return p
+        raise ConfigError("preset", f"{name}: {'not a file' if p.exists() else 'file not found'}")
     cand = PRESET_DIR / f"{name}.yaml"
     if not cand.exists():
         raise ConfigError("preset", f"unknown preset {name!r}: choose from {preset_names()} or give a YAML path")
