@@ -35,6 +35,7 @@ INPUTS: dict[str, str | bytes] = {
     "int_response.jsonl": _jsonl([{"response": 3, "answer": "2"}]),
     "null_response.jsonl": _jsonl([GOOD_ROW, {"response": None, "answer": "2"}]),
     "binary.jsonl": b"\xff\xfe\x00\x81garbage\n",
+    "not_gzip.jsonl.gz": b"plain text, not gzip\n",
     "empty.jsonl": "",
     "bench.jsonl": _jsonl([GOOD_PROBLEM]),
     "bench_malformed.jsonl": _jsonl([GOOD_PROBLEM, "[1,"]),
@@ -59,10 +60,11 @@ CASES = [
     ("grade-wrong-type", G, "int_response.jsonl:1: field 'response': expected str", {"input": "int_response.jsonl"}),
     ("grade-null", G, "null_response.jsonl:2: field 'response': is null", {"input": "null_response.jsonl"}),
     ("grade-binary", G, "binary.jsonl:1: not valid UTF-8", {"input": "binary.jsonl"}),
+    ("grade-not-gzip", G, "not_gzip.jsonl.gz:1: cannot read", {"input": "not_gzip.jsonl.gz"}),
     ("grade-input-folder", G, "is a folder, not a JSONL file", {"input": "."}),
     ("grade-out-unwritable", ["grade", "{d}/good.jsonl", "-o", "/proc/x/out.jsonl"], "/proc/x/out.jsonl: cannot write", {}),
     ("grade-out-folder", ["grade", "{d}/good.jsonl", "-o", "{d}"], "output is a folder", {}),
-    ("grade-out-device", ["grade", "{d}/good.jsonl", "-o", "/dev/null"], "not a regular file", {}),
+    ("grade-out-special", ["grade", "{d}/good.jsonl", "-o", "{d}/fifo"], "not a regular file", {}),
     ("grade-unknown-grader", G + ["--grader", "nosuch"], "--grader: unknown grader 'nosuch'", {"input": "good.jsonl"}),
     # ---- reward
     ("reward-missing", R, "missing.jsonl: file not found", {"input": "missing.jsonl"}),
@@ -71,15 +73,18 @@ CASES = [
     ("reward-wrong-type", R, "int_response.jsonl:1: field 'response': expected str", {"input": "int_response.jsonl"}),
     ("reward-null", R, "null_response.jsonl:2: field 'response': is null", {"input": "null_response.jsonl"}),
     ("reward-binary", R, "binary.jsonl:1: not valid UTF-8", {"input": "binary.jsonl"}),
+    ("reward-not-gzip", R, "not_gzip.jsonl.gz:1: cannot read", {"input": "not_gzip.jsonl.gz"}),
     ("reward-input-folder", R, "is a folder, not a JSONL file", {"input": "."}),
     ("reward-out-unwritable", ["reward", "format", "{d}/good.jsonl", "-o", "/proc/x"], "/proc/x: cannot write", {}),
     ("reward-out-folder", ["reward", "format", "{d}/good.jsonl", "-o", "{d}"], "output is a folder", {}),
-    ("reward-out-device", ["reward", "format", "{d}/good.jsonl", "-o", "/dev/null"], "not a regular file", {}),
+    ("reward-out-special", ["reward", "format", "{d}/good.jsonl", "-o", "{d}/fifo"], "not a regular file", {}),
     ("reward-unknown", ["reward", "nosuch", "{d}/good.jsonl", "-o", "{d}/o.jsonl"], "unknown reward 'nosuch'", {}),
     ("reward-bad-expression", ["reward", "format & & python", "{d}/good.jsonl", "-o", "{d}/o.jsonl"],
      "bad reward expression", {}),
     ("reward-bad-param", ["reward", "random", "{d}/good.jsonl", "-o", "{d}/o.jsonl", "-p", "gamma"],
      "--param: expected key=value", {}),
+    ("reward-param-type", ["reward", "random", "{d}/good.jsonl", "-o", "{d}/o.jsonl", "-p", "gamma=abc"],
+     "reward 'random': could not convert string to float", {}),
     # ---- eval
     ("eval-bench-missing", E + ["{d}/missing.jsonl"], "missing.jsonl: file not found", {}),
     ("eval-bench-unknown", E + ["nosuch"], "unknown dataset 'nosuch'", {}),
@@ -98,6 +103,7 @@ CASES = [
     ("eval-limit-0", E + ["{d}/bench.jsonl", "--limit", "0"], "--limit: must be >= 1, got 0", {}),
     ("eval-samples-0", E + ["{d}/bench.jsonl", "--samples", "0"], "--samples: must be >= 1", {}),
     ("eval-backend", E + ["{d}/bench.jsonl", "--backend", "nosuch"], "--backend: unknown backend 'nosuch'", {}),
+    ("eval-dtype", E + ["{d}/bench.jsonl", "--dtype", "float99"], "unknown dtype 'float99'", {}),
     ("eval-tiny-unknown", ["eval", "-m", "tiny:NOPE", "-b", "{d}/bench.jsonl", "-o", "{d}/ev"],
      "unknown tiny preset 'NOPE'", {}),
     ("eval-tiny-bad-option", ["eval", "-m", "tiny:100K:seed=x", "-b", "{d}/bench.jsonl", "-o", "{d}/ev"],
@@ -151,6 +157,7 @@ def folder(tmp_path: Path) -> Path:
     for name, content in INPUTS.items():
         p = tmp_path / name
         p.write_bytes(content) if isinstance(content, bytes) else p.write_text(content, encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo")  # a special file (never /dev/null: an atomic rename would replace it)
     (tmp_path / "emptydir").mkdir()
     (tmp_path / "badeval").mkdir()
     for name, content in EVAL_DIR_BAD.items():

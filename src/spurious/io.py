@@ -62,6 +62,8 @@ def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dic
                 raw = fh.readline()
             except UnicodeDecodeError as e:
                 raise InputError(p, lineno + 1, f"not valid UTF-8 ({e.reason})") from e
+            except (OSError, EOFError) as e:  # a .gz that is not gzip, or is cut short
+                raise InputError(p, lineno + 1, f"cannot read: {e}") from e
             if not raw:
                 break
             lineno += 1

@@ -18,6 +18,9 @@ def _slug(name: str) -> str:
 def make_backend(model: str, backend: str, *, batch_size: int, dtype: Optional[str], device: Optional[str],
                  seed: int):
     """Load ``model`` into the requested backend (``transformers`` or ``vllm``)."""
+    from spurious.models import _resolve_dtype
+
+    _resolve_dtype(dtype)  # an unknown dtype fails here, also for tiny:<preset> models that ignore it
     if backend == "vllm":
         from spurious.eval.backends import VLLMBackend
 

@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
         except SpuriousError:
             raise
         except ValueError as e:  # the reward registry's own checks (unknown name, parameters)
-            raise UsageError(str(e)) from e
+            raise UsageError(str(e) if "reward" in str(e) else f"reward {spec!r}: {e}") from e
         if seed is not None:
             reward = reward.with_seed(seed)
 
