@@ -35,3 +35,18 @@ def warn(message: str) -> None:
     import sys
 
     print(f"warning: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def check_choice(value: str, choices, option: str, what: str = "value") -> None:
+    """Raise :class:`UsageError` unless ``value`` is one of ``choices``
+    (``--grader: unknown grader 'x': choose from default, official``)."""
+    if value not in choices:
+        raise UsageError(f"unknown {what} {value!r}: choose from {', '.join(choices)}", option=option)
+
+
+def check_positive(**values: int | float | None) -> None:
+    """Raise :class:`UsageError` for the first given value below 1 (None is skipped):
+    ``check_positive(batch_size=0)`` -> ``--batch-size: must be >= 1, got 0``."""
+    for name, v in values.items():
+        if v is not None and not v >= 1:
+            raise UsageError(f"must be >= 1, got {v}", option="--" + name.replace("_", "-"))

@@ -33,8 +33,7 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
-    from spurious.commands.eval import check_positive
-    from spurious.errors import SpuriousError, UsageError
+    from spurious.errors import SpuriousError, UsageError, check_positive
     from spurious.io import InputError, check_output
     from spurious.organism.grid import run_grid, summarize
     from spurious.organism.plans import get_plan, with_overrides

@@ -35,20 +35,9 @@ def make_backend(model: str, backend: str, *, batch_size: int, dtype: Optional[s
 
 def check_backend(backend: str) -> None:
     """Raise :class:`~spurious.errors.UsageError` unless ``backend`` is transformers or vllm."""
-    if backend not in BACKENDS:
-        from spurious.errors import UsageError
+    from spurious.errors import check_choice
 
-        raise UsageError(f"unknown backend {backend!r}: choose {' or '.join(BACKENDS)}", option="--backend")
-
-
-def check_positive(**values: Optional[int]) -> None:
-    """Raise :class:`~spurious.errors.UsageError` for the first given option value below 1
-    (``check_positive(batch_size=0)`` -> ``--batch-size: must be >= 1, got 0``)."""
-    from spurious.errors import UsageError
-
-    for name, v in values.items():
-        if v is not None and v < 1:
-            raise UsageError(f"must be >= 1, got {v}", option="--" + name.replace("_", "-"))
+    check_choice(backend, BACKENDS, "--backend", "backend")
 
 
 def register(app: typer.Typer) -> None:
@@ -80,7 +69,7 @@ def register(app: typer.Typer) -> None:
 
         Every option, benchmark and output folder is checked before a model loads; a bad one is a one-line
         error with exit code 2. --limit must be >= 1 (leave it out for every problem)."""
-        from spurious.errors import UsageError
+        from spurious.errors import UsageError, check_positive
         from spurious.eval.checkpoints import list_checkpoints
         from spurious.eval.runner import evaluate, prepare
         from spurious.io import check_output

@@ -71,17 +71,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Grade responses against answers; write OUT and its summary next to it (out.jsonl -> out.summary.json:
         accuracy, statuses, items/s)."""
-        from spurious.errors import UsageError
+        from spurious.errors import UsageError, check_choice, check_positive
         from spurious.grading import EXTRACT_MODES, GRADERS
 
-        if grader not in GRADERS:
-            raise UsageError(f"unknown grader {grader!r}: choose one of {', '.join(GRADERS)}", option="--grader")
-        if extract is not None and extract not in EXTRACT_MODES:
-            raise UsageError(f"unknown mode {extract!r}: choose one of {', '.join(EXTRACT_MODES)}", option="--extract")
+        check_choice(grader, GRADERS, "--grader", "grader")
+        if extract is not None:
+            check_choice(extract, EXTRACT_MODES, "--extract", "extract mode")
         if not timeout > 0:
             raise UsageError(f"must be positive, got {timeout}", option="--timeout")
-        if workers is not None and workers < 1:
-            raise UsageError(f"must be at least 1, got {workers}", option="--workers")
+        check_positive(workers=workers)
         summary = grade_file(input_path, output, grader=grader, extract=extract, timeout=timeout,
                              workers=workers, progress=progress)
         brief = {k: summary[k] for k in ("items", "accuracy", "by_status", "items_per_second", "seconds")}

@@ -34,10 +34,10 @@ def register(app: typer.Typer) -> None:
         threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
     ) -> None:
         """Sample k responses per problem, label each problem with the majority answer (paper.md §2.3, §2.6)."""
-        from spurious.commands.eval import check_backend, check_positive, make_backend
+        from spurious.commands.eval import check_backend, make_backend
         from spurious.data import get_template
         from spurious.data.labeling import label_problems, select_problems
-        from spurious.errors import UsageError
+        from spurious.errors import check_choice, check_positive
         from spurious.grading import GRADERS
         from spurious.io import InputError, check_output
         from spurious.models import parse_tiny_name
@@ -46,8 +46,7 @@ def register(app: typer.Typer) -> None:
         check_backend(backend)
         check_positive(limit=limit, samples=samples, max_new_tokens=max_new_tokens, batch_size=batch_size,
                        threads=threads)
-        if grader not in GRADERS:
-            raise UsageError(f"unknown grader {grader!r}: choose from {', '.join(GRADERS)}", option="--grader")
+        check_choice(grader, GRADERS, "--grader", "grader")
         get_template(template)
         parse_tiny_name(model)
         check_output(out)

@@ -42,8 +42,7 @@ def pretrain(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.progress import Progress
 
-    from spurious.commands.eval import check_positive
-    from spurious.errors import UsageError
+    from spurious.errors import UsageError, check_positive
     from spurious.organism.corpus import get_family
     from spurious.organism.model import get_size
     from spurious.organism.pretrain import PretrainConfig, ensure_organism, organism_dir
@@ -117,8 +116,7 @@ def simulate(
     from rich.table import Table
 
     from spurious.analysis.clipping import MODES, SimConfig, phase_drift, plot_regions, simulate_runs
-    from spurious.commands.eval import check_positive
-    from spurious.errors import UsageError
+    from spurious.errors import UsageError, check_positive
     from spurious.io import check_output
     from spurious.report.console import wide_console
 

@@ -32,7 +32,7 @@ from spurious.data import Problem, Template, get_template, load_problems
 from spurious.eval.backends import SamplingSettings, TransformersBackend, combine_seeds
 from spurious.eval.records import has_boxed_answer, summarize_records
 from spurious.grading import box_only_format, canonical_answer, grade_many
-from spurious.errors import UsageError
+from spurious.errors import UsageError, check_choice, check_positive
 from spurious.eval.store import SampleStore
 from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
@@ -131,10 +131,8 @@ def prepare(benchmarks: Sequence[str], *, template: str | Template = "qwen-math"
 
     if not benchmarks:
         raise UsageError("no benchmark given", option="--benchmarks")
-    if grader not in GRADERS:
-        raise UsageError(f"unknown grader {grader!r}: choose from {', '.join(GRADERS)}", option="--grader")
-    if max_new_tokens < 1:
-        raise UsageError(f"must be >= 1, got {max_new_tokens}", option="--max-new-tokens")
+    check_choice(grader, GRADERS, "--grader", "grader")
+    check_positive(max_new_tokens=max_new_tokens)
     if limit is not None and limit < 1:
         raise UsageError(f"must be >= 1, got {limit} (leave it out to evaluate every problem)", option="--limit")
     tmpl = get_template(template) if isinstance(template, str) else template

@@ -27,7 +27,7 @@ from spurious.analysis.plots import plot_runs
 from spurious.analysis.smoothing import WINDOW
 from spurious.analysis.strategy import strategy_table
 from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
-from spurious.errors import UsageError
+from spurious.errors import UsageError, check_choice, check_positive
 from spurious.io import InputError, atomic_open, check_output, finite_json, write_json
 from spurious.provenance import provenance
 from spurious.report.html import Image, KeyValues, Paragraph, Section, Table, build_report
@@ -170,10 +170,8 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             baseline: str | os.PathLike | None = None, rule: str = "python", window: int = WINDOW,
             group_seeds: bool = False, title: str = "spurious analysis") -> AnalysisOutputs:
     """Run every analysis that the given folders allow and write the report (see module docstring)."""
-    if rule not in CODE_RULES:
-        raise UsageError(f"unknown code-reasoning rule {rule!r}; choose from {', '.join(CODE_RULES)}", option="--rule")
-    if window < 1:
-        raise UsageError(f"must be >= 1, got {window}", option="--window")
+    check_choice(rule, CODE_RULES, "--rule", "code-reasoning rule")
+    check_positive(window=window)
     out = check_output(out_dir, "folder")
     tables_dir, fig_dir = out / "tables", out / "figures"
     base_ev = None
