@@ -106,21 +106,20 @@ def register(app: typer.Typer) -> None:
         list_: bool = typer.Option(False, "--list", help="List the registered rewards and exit."),
     ) -> None:
         """Score responses with a reward (or reward expression) and write each row's 'reward'."""
-        from rich.console import Console
-
         from spurious.errors import SpuriousError, UsageError, warn
         from spurious.io import InputError, check_output, write_json, write_jsonl
         from spurious.provenance import provenance
+        from spurious.report.console import wide_console
         from spurious.rewards import get_reward, list_rewards
 
-        console = Console(stderr=True)
+        console = wide_console(stderr=True)
         if list_:
             from rich.table import Table
 
             table = Table("reward", "description", title="rewards (combine with & | ! + * and parentheses)")
             for name, desc in list_rewards().items():
                 table.add_row(name, desc)
-            Console().print(table)
+            wide_console().print(table)
             return
         if spec is None or input is None or output is None:
             raise UsageError("give NAME_OR_EXPR, INPUT.jsonl and -o OUT.jsonl (or --list)")

@@ -121,9 +121,9 @@ def evaluate_run(run_dir: str | os.PathLike, *, evaluate_model: Callable[[str, P
     summaries = []
     for step, path in points:
         if show:
-            from rich.console import Console
+            from spurious.report.console import wide_console
 
-            Console().print(f"[bold]step {step}[/]: {path}")
+            wide_console().print(f"[bold]step {step}[/]: {path}")
         summaries.append(evaluate_model(path, out / f"step-{step}"))
     steps = [s for s, _ in points]
     per_phase = optimizer_steps_per_phase(run)
