@@ -11,13 +11,34 @@ from typer.testing import CliRunner
 from spurious.cli import app
 
 
-def test_demo_report_only_on_an_empty_folder_is_all_inconclusive(tmp_path, monkeypatch):
+def test_demo_report_only_on_an_empty_folder_fails_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("SPURIOUS_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "d").mkdir()
     res = CliRunner().invoke(app, ["demo", "--report-only", "--out", str(tmp_path / "d")])
-    assert res.exit_code == 0, res.output
-    html = (tmp_path / "d" / "report.html").read_text()
+    assert res.exit_code == 2 and "no finished runs" in res.stderr and len(res.stderr.splitlines()) == 1
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_report_without_runs_is_all_inconclusive(tmp_path, monkeypatch):
+    from spurious.organism.grid import summarize
+    from spurious.organism.plans import get_plan
+    from spurious.organism.report import build_demo_report
+
+    monkeypatch.setenv("SPURIOUS_CACHE", str(tmp_path / "cache"))
+    spec = get_plan("default")
+    stages = []
+    report = build_demo_report(tmp_path / "d", spec, summarize(spec, tmp_path / "d" / "runs"), wall_seconds=0.0,
+                               mode="default", on_stage=stages.append)
+    html = report.read_text()
     assert "Verdicts" in html and html.count("inconclusive") >= 4 and "supported</" not in html
-    assert "Clipping theory" in html
+    assert "Clipping theory" in html and "training curves 6/6" in stages
+    assert html.count("learning_rate") == 1  # the grid configuration once (not again under Provenance)
+
+
+def test_demo_rejects_unknown_arms(tmp_path):
+    r = CliRunner().invoke(app, ["demo", "--arm", "nosuch", "--out", str(tmp_path / "d")])
+    assert r.exit_code == 2 and "--arm: 'nosuch' not in plan 'default'" in r.stderr
+    assert not (tmp_path / "d").exists()
 
 
 def test_demo_rejects_bad_options(tmp_path):

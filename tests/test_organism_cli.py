@@ -26,6 +26,6 @@ def test_simulate_writes_table_and_plot(tmp_path):
 
 def test_show_and_pretrain_reject_bad_input(tmp_path):
     r = CliRunner().invoke(app, ["organism", "show", str(tmp_path)])
-    assert r.exit_code != 0 and "organism.json" in str(r.exception or r.output)
+    assert r.exit_code == 2 and "organism.json" in r.stderr
     r = CliRunner().invoke(app, ["organism", "pretrain", "--family", "llama"])
     assert r.exit_code == 2

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from spurious.cli import app
 from spurious.commands.reward import parse_param
 from spurious.io import summary_path
-from spurious.io import InputError
 
 runner = CliRunner()
 
@@ -90,13 +89,14 @@ def test_list_rewards():
     ([{"response": 3}], ["format"], r"in.jsonl:1: field 'response': expected str, got int"),
     ([{"response": "a", "step": "one"}], ["random"], r"in.jsonl:1: field 'step': expected int, got str"),
     ([{"response": "a", "sample_index": True}], ["random"], r"in.jsonl:1: field 'sample_index': expected int"),
+    ([{"response": "a"}, {"response": None}], ["format"], r"in.jsonl:2: field 'response': is null"),
 ])
 def test_input_errors_name_file_line_and_field(tmp_path, rows, args, message):
     src = _write(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
     result = runner.invoke(app, ["reward", *args, str(src), "-o", str(out)])
-    assert isinstance(result.exception, InputError)
-    assert re.search(message, str(result.exception))
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {src}")
+    assert re.search(message, result.stderr)
     assert not out.exists()
 
 
@@ -111,7 +111,7 @@ def test_bad_arguments(tmp_path):
         flat = " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box
         assert result.exit_code == 2 and message in flat, result.output
     result = runner.invoke(app, ["reward", "random", str(tmp_path / "missing.jsonl"), "-o", out])
-    assert isinstance(result.exception, InputError) and "file not found" in str(result.exception)
+    assert result.exit_code == 2 and "file not found" in result.stderr
 
 
 def test_param_parsing_and_summary_path(tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from spurious.errors import UsageError
 from spurious.models import load_model_and_tokenizer, parse_tiny_name, save_model, tiny_model_and_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,14 +41,14 @@ def test_tiny_names_and_presets():
 def test_hub_id_offline_is_a_clear_error():
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     code = ("from spurious.models import load_model_and_tokenizer as L\n"
-            "try:\n L('someone/not-cached-model')\nexcept RuntimeError as e: print('ERR', e)")
+            "try:\n L('someone/not-cached-model')\nexcept ValueError as e: print('ERR', type(e).__name__, e)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert "ERR cannot load model 'someone/not-cached-model'" in out.stdout and "offline" in out.stdout
+    assert "ERR UsageError cannot load model 'someone/not-cached-model'" in out.stdout and "offline" in out.stdout
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(UsageError, match="no config.json"):
         load_model_and_tokenizer(str(tmp_path / "empty"))
 
 

@@ -12,12 +12,30 @@ import os
 import sys
 
 import typer
+from typer.core import TyperGroup
+
+from spurious.errors import SpuriousError
 
 # Set before torch is ever imported: idle OpenMP threads must not spin against other processes.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+
+
+class SpuriousGroup(TyperGroup):
+    """The top-level command group: the one place where a :class:`SpuriousError` becomes ``error: <one line>``
+    on stderr and its exit code (2), for every command and sub-command (also under ``typer.testing.CliRunner``)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SpuriousError as e:
+            print(f"error: {e.one_line()}", file=sys.stderr, flush=True)  # plain print: never wrapped or styled
+            ctx.exit(e.exit_code)
+
+
 app = typer.Typer(
     name="spurious",
+    cls=SpuriousGroup,
     help="RLVR with verifiable and spurious rewards: grade, reward, train, evaluate, analyse, demo.",
     no_args_is_help=True,
     add_completion=False,
@@ -38,16 +56,8 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console entry point; turns input errors into a one-line message and exit code 2."""
-    from spurious.io import InputError
-
-    try:
-        app()
-    except InputError as e:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {e}")
-        sys.exit(2)
+    """Console entry point (errors are handled by :class:`SpuriousGroup`)."""
+    app()
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from spurious.errors import SpuriousError
 
-class InputError(ValueError):
+
+class InputError(SpuriousError):
     """Bad user input: the message names the file, the line and the field."""
 
     def __init__(self, path: str | os.PathLike, line: int | None, message: str, field: str | None = None):
@@ -35,16 +38,19 @@ def _open_text(path: Path, mode: str = "rt"):
     return open(path, mode, encoding="utf-8")
 
 
-def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dict[str, type | tuple] | None = None
-               ) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dict[str, type | tuple] | None = None,
+               not_null: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSONL (or .jsonl.gz) file.
 
-    ``required`` fields must be present; ``types`` maps a field to the accepted type(s).
-    Raises :class:`InputError` naming file, line and field on the first bad line.
+    ``required`` fields must be present; ``types`` maps a field to the accepted type(s) (``bool`` is not
+    accepted as a number); ``not_null`` fields, when present, must not be null. Raises :class:`InputError`
+    naming file, 1-based line and field on the first bad line.
     """
     p = Path(path)
     if not p.exists():
         raise InputError(p, None, "file not found")
+    if p.is_dir():
+        raise InputError(p, None, "is a folder, not a JSONL file")
     try:
         fh = _open_text(p)
     except OSError as e:  # unreadable
@@ -56,6 +62,8 @@ def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dic
                 raw = fh.readline()
             except UnicodeDecodeError as e:
                 raise InputError(p, lineno + 1, f"not valid UTF-8 ({e.reason})") from e
+            except (OSError, EOFError) as e:  # a .gz that is not gzip, or is cut short
+                raise InputError(p, lineno + 1, f"cannot read: {e}") from e
             if not raw:
                 break
             lineno += 1
@@ -70,11 +78,20 @@ def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dic
             for f in required:
                 if f not in obj:
                     raise InputError(p, lineno, "missing", field=f)
+            for f in not_null:
+                if f in obj and obj[f] is None:
+                    raise InputError(p, lineno, "is null", field=f)
             for f, t in (types or {}).items():
-                if f in obj and obj[f] is not None and not isinstance(obj[f], t):
+                if f in obj and obj[f] is not None and (not isinstance(obj[f], t) or _bool_as_number(obj[f], t)):
                     want = t.__name__ if isinstance(t, type) else "/".join(x.__name__ for x in t)
                     raise InputError(p, lineno, f"expected {want}, got {type(obj[f]).__name__}", field=f)
             yield lineno, obj
+
+
+def _bool_as_number(value: Any, accepted: type | tuple) -> bool:
+    """True for a JSON true/false where only numbers (not bool itself) are accepted."""
+    kinds = accepted if isinstance(accepted, tuple) else (accepted,)
+    return isinstance(value, bool) and bool not in kinds
 
 
 def read_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dict[str, type | tuple] | None = None
@@ -103,6 +120,49 @@ def atomic_open(path: str | os.PathLike, mode: str = "w"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_output(path: str | os.PathLike, kind: str = "file") -> Path:
+    """Fail early, writing nothing, unless ``path`` can be created as a ``kind`` (``"file"`` or ``"folder"``).
+
+    A file output must not be an existing folder or special file (``/dev/null``); a folder output must not be
+    an existing file. The nearest existing parent must be a folder in which a file can actually be created
+    (probed with a temporary file, so ``/proc/x`` and read-only mounts fail here, also for root).
+    Raises :class:`InputError` naming the path.
+    """
+    if kind not in ("file", "folder"):
+        raise ValueError(f"kind must be 'file' or 'folder', got {kind!r}")
+    p = Path(path)
+    if kind == "file" and p.is_dir():
+        raise InputError(p, None, "output is a folder; give a file name")
+    if kind == "file" and p.exists() and not p.is_file():
+        raise InputError(p, None, "output exists and is not a regular file")
+    if kind == "folder" and p.exists() and not p.is_dir():
+        raise InputError(p, None, "output folder is an existing file; give a folder")
+    probe_dir = p if kind == "folder" and p.is_dir() else p.parent
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise InputError(p, None, f"cannot write: {probe_dir} is not a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".spurious-probe.", dir=probe_dir)
+    except OSError as e:
+        raise InputError(p, None, f"cannot write in {probe_dir}: {e.strerror or e}") from e
+    os.close(fd)
+    os.unlink(tmp)
+    return p
+
+
+def finite_json(obj: Any) -> Any:
+    """A copy of ``obj`` with every NaN or infinite float replaced by None, so it serialises as strict JSON
+    (``null``; Python's ``json`` would write the non-JSON tokens ``NaN``/``Infinity``). Tuples become lists."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    return obj
 
 
 def summary_path(output: str | os.PathLike) -> Path:

@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from spurious.errors import UsageError
+
 SMOLLM2_NAME = "smollm2-135m-instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -55,7 +57,7 @@ def _resolve_dtype(dtype: Any):
     names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
              "float16": torch.float16, "fp16": torch.float16, "auto": "auto"}
     if dtype not in names:
-        raise ValueError(f"unknown dtype {dtype!r}: choose from {sorted(names)}")
+        raise UsageError(f"unknown dtype {dtype!r}: choose from {sorted(names)}")
     return names[dtype]
 
 
@@ -99,7 +101,8 @@ def load_model_and_tokenizer(name_or_path: str, *, dtype: Any = None, device: An
     """``(model, tokenizer)`` for a local HF folder, a hub id, or ``smollm2-135m-instruct``.
 
     ``dtype`` defaults to fp32 (CPU-safe); give ``"bf16"`` for GPU runs. A hub id that is not cached
-    while offline raises a ``RuntimeError`` that says so.
+    while offline, a missing path, a folder without ``config.json`` or a name that loads nothing raise
+    :class:`~spurious.errors.UsageError` with a one-line message.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -116,19 +119,23 @@ def load_model_and_tokenizer(name_or_path: str, *, dtype: Any = None, device: An
     elif Path(name_or_path).is_dir():
         path = Path(name_or_path)
         if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{path}: not a model folder (no config.json)")
+            raise UsageError(f"model {str(path)!r}: not a model folder (no config.json)")
         tok = _load_local_tokenizer(path)
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+    elif _looks_like_path(name_or_path):
+        what = "is a file, not a model folder" if Path(name_or_path).exists() else "no such model folder"
+        raise UsageError(f"model {name_or_path!r}: {what}")
     else:
         try:
             tok = AutoTokenizer.from_pretrained(name_or_path, padding_side="left")
             model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=dtype)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
             hint = (" The hub is offline (HF_HUB_OFFLINE=1) and the model is not in the local cache; "
-                    "give a local folder or 'smollm2-135m-instruct'.") if offline else ""
-            raise RuntimeError(f"cannot load model {name_or_path!r}: not a local folder and not loadable "
-                               f"from the Hugging Face hub.{hint} ({e})") from e
+                    "give a local folder, 'smollm2-135m-instruct' or 'tiny:<preset>'.") if offline else ""
+            first = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+            raise UsageError(f"cannot load model {name_or_path!r}: not a local folder and not loadable "
+                             f"from the Hugging Face hub.{hint} ({first})") from e
     prepare_tokenizer(tok)
     if model.generation_config is not None:
         model.generation_config.pad_token_id = tok.pad_token_id
@@ -137,6 +144,15 @@ def load_model_and_tokenizer(name_or_path: str, *, dtype: Any = None, device: An
     if device is not None:
         model = model.to(device)
     return model, tok
+
+
+def _looks_like_path(name: str) -> bool:
+    """A name that can only mean a local path: it starts with / . ~ or ends in a separator, or exists as a file.
+
+    Hub ids are ``owner/name`` (one slash, no leading dot), so ``./m``, ``/abs/m``, ``~/m`` and ``a/b/c`` are paths.
+    """
+    return (name.startswith(("/", ".", "~")) or name.endswith(("/", os.sep)) or name.count("/") > 1
+            or Path(name).exists())
 
 
 def dequantized_copy(model):
@@ -223,7 +239,7 @@ def build_tiny_model(tokenizer, preset: str = "1M", *, seed: int = 0, max_positi
     from transformers import AutoModelForCausalLM, Qwen2Config
 
     if preset not in TINY_PRESETS:
-        raise ValueError(f"unknown tiny preset {preset!r}: choose from {sorted(TINY_PRESETS)}")
+        raise UsageError(f"unknown tiny preset {preset!r}: choose from {sorted(TINY_PRESETS)}")
     fields = dict(TINY_PRESETS[preset])
     fields.update(overrides)
     cfg = Qwen2Config(vocab_size=len(tokenizer), max_position_embeddings=max_position_embeddings,
@@ -244,16 +260,28 @@ def tiny_model_and_tokenizer(preset: str = "1M", *, seed: int = 0, vocab_size: i
     return build_tiny_model(tok, preset, seed=seed, **overrides), tok
 
 
+TINY_OPTIONS = ("seed", "vocab_size")
+
+
 def parse_tiny_name(name: str) -> tuple[str, dict[str, Any]] | None:
-    """``"tiny:1M"`` / ``"tiny:100K:seed=3"`` -> ``(preset, kwargs)``; None for any other name."""
+    """``"tiny:1M"`` / ``"tiny:100K:seed=3"`` -> ``(preset, kwargs)``; None for any other name.
+
+    An unknown preset, an option other than :data:`TINY_OPTIONS` or a non-integer value raises
+    :class:`~spurious.errors.UsageError`.
+    """
     if not name.startswith("tiny:"):
         return None
     parts = name.split(":")[1:]
     preset = parts[0] if parts and parts[0] else "1M"
+    if preset not in TINY_PRESETS:
+        raise UsageError(f"model {name!r}: unknown tiny preset {preset!r}: choose from {sorted(TINY_PRESETS)}")
     kwargs: dict[str, Any] = {}
     for p in parts[1:]:
         k, _, v = p.partition("=")
-        kwargs[k] = int(v) if v.lstrip("-").isdigit() else v
+        if k not in TINY_OPTIONS or not v.lstrip("-").isdigit():
+            raise UsageError(f"model {name!r}: bad option {p!r}: expected {' or '.join(TINY_OPTIONS)} "
+                             "with an integer value (tiny:1M:seed=3)")
+        kwargs[k] = int(v)
     return preset, kwargs
 
 

@@ -38,9 +38,20 @@ def gain_rows(entries: Sequence[BarEntry]) -> list[dict]:
              "±": e.error} for e in entries]
 
 
+def value_axis_top(top: float, limit: float | None = 100.0) -> float:
+    """Upper end of the value axis: 15 % headroom over ``top`` (the highest bar or error bar), at least a tenth
+    of ``limit`` (so an all-zero chart still reads in its units) and at most ``limit`` (100 for percentages)."""
+    if limit is None:
+        return top * 1.15 if top > 0 else 1.0
+    return min(limit, max(top * 1.15, limit / 10))
+
+
 def plot_gain_bars(entries: Sequence[BarEntry], out_path: str | os.PathLike, title: str = "Gain over the base model",
-                   ylabel: str = "accuracy (%)") -> Path:
-    """Save the grouped bar chart as PNG; raises ValueError for no entries or inconsistent bases."""
+                   ylabel: str = "accuracy (%)", limit: float | None = 100.0) -> Path:
+    """Save the grouped bar chart as PNG; raises ValueError for no entries or inconsistent bases.
+
+    Values are in the units of ``ylabel`` (percent by default); the axis ends at ``limit`` at most (see
+    :func:`value_axis_top`; None: no cap). The legend sits below the axes, so it never covers a bar."""
     if not entries:
         raise ValueError("plot_gain_bars needs at least one entry")
     families = list(dict.fromkeys(e.family for e in entries))
@@ -70,11 +81,12 @@ def plot_gain_bars(entries: Sequence[BarEntry], out_path: str | os.PathLike, tit
             seen.add(lab)
             ax.text(x, e.value + (e.error or 0), f"{e.gain:+.1f}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks([fi + len(labels) * width / 2 for fi in range(len(families))], families)
-    ax.set_ylim(bottom, top * 1.3 if top > 0 else 1)  # headroom for Δ labels and legend
+    ax.set_ylim(bottom, value_axis_top(top, limit))
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=11)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", ncol=min(len(labels) + 1, 4))
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              ncol=min(len(labels) + 1, 4))
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", bbox_inches="tight")

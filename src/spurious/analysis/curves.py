@@ -130,7 +130,8 @@ EVAL_CURVE_METRICS = ("score", "code_frequency")
 
 
 def eval_curve(run: RunLog, benchmark: str, metric: str) -> Curve | None:
-    """A checkpoint-evaluation curve from ``<run>/eval/curve.json`` (raw values; x = phase when known)."""
+    """A checkpoint-evaluation curve from ``<run>/eval/curve.json`` (raw values; x = rollout phases done, 0 = the
+    base model, when the run's schedule is known, else the checkpoint step)."""
     if not run.eval_curves:
         return None
     entry = run.eval_curves.get("curves", {}).get(benchmark, {}).get(metric)
@@ -141,7 +142,7 @@ def eval_curve(run: RunLog, benchmark: str, metric: str) -> Curve | None:
     if not isinstance(steps, list) or len(steps) != len(entry["raw"]):
         return None
     return Curve(label=run.name, key=f"{benchmark}/{metric}",
-                 step_key="phase" if steps is phases else "checkpoint step",
+                 step_key="phases done" if steps is phases else "checkpoint step",
                  steps=[float(x) for x in steps], values=[float(v) for v in entry["raw"]], group=run.group)
 
 

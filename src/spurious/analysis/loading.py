@@ -149,9 +149,10 @@ def load_run(path: str | os.PathLike, name: str | None = None, group: str | None
                   group=group, eval_curves=curves, eval_steps=run_eval_steps(folder))
 
 
-def run_eval_steps(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
-    """``(step, folder)`` of each evaluated checkpoint ``<run>/eval/step-<N>/samples.jsonl``, by step."""
-    base = Path(run_dir) / RUN_EVAL_DIR
+def eval_step_folders(folder: str | os.PathLike) -> list[tuple[int, Path]]:
+    """``(step, folder)`` of each ``<folder>/step-<N>/`` holding a samples.jsonl (what ``spurious eval --run``
+    writes), by step."""
+    base = Path(folder)
     if not base.is_dir():
         return []
     found = [(int(m.group(1)), d) for d in base.iterdir()
@@ -159,8 +160,21 @@ def run_eval_steps(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def run_eval_steps(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """``(step, folder)`` of each evaluated checkpoint ``<run>/eval/step-<N>/samples.jsonl``, by step."""
+    return eval_step_folders(Path(run_dir) / RUN_EVAL_DIR)
+
+
+def steps_label(folder: str | os.PathLike) -> str:
+    """The name that labels the step evaluations of an ``eval --run`` folder: the run's name for
+    ``<run>/eval``, else the folder's own name."""
+    f = Path(folder).resolve()
+    return f.parent.name if f.name == RUN_EVAL_DIR else f.name
+
+
 def detect_kind(path: str | os.PathLike) -> str:
-    """``"run"`` for a folder with metrics.jsonl, ``"eval"`` for one with samples.jsonl."""
+    """``"run"`` for a folder with metrics.jsonl, ``"eval"`` for one with samples.jsonl, ``"eval-steps"`` for
+    the folder ``spurious eval --run`` writes (``step-<N>/samples.jsonl`` per checkpoint, ``curve.json``)."""
     folder = Path(path)
     if not folder.is_dir():
         raise InputError(folder, None, "not a folder" if folder.exists() else "folder not found")
@@ -168,4 +182,7 @@ def detect_kind(path: str | os.PathLike) -> str:
         return "run"
     if (folder / SAMPLES_FILE).exists():
         return "eval"
-    raise InputError(folder, None, f"neither a training run ({METRICS_FILE}) nor an evaluation ({SAMPLES_FILE})")
+    if eval_step_folders(folder):
+        return "eval-steps"
+    raise InputError(folder, None, f"neither a training run ({METRICS_FILE}) nor an evaluation ({SAMPLES_FILE}, "
+                                   f"or step-<N>/{SAMPLES_FILE} as eval --run writes)")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from spurious.analysis.curves import (Curve, clip_bucket_keys, eval_curve, eval_curve_names, extract_curve,
                                       numeric_keys, seed_band)
@@ -49,6 +50,17 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("ratio", "Importance ratio ρ (mean, min, max)", "ρ", ("ratio/mean", "ratio/min", "ratio/max")),
     Quantity("grad_norm", "Gradient norm", "‖g‖", ("grad_norm",)),
 )
+
+
+# x-axis labels per step key. Figures count rollout phases from 1 (phase 1 = the first phase), as all human-facing
+# text does; metrics.jsonl keeps the 0-based index in its "phase" field.
+X_LABELS = {"phase": "rollout phase (1 = first)", "optimizer_step": "optimizer step",
+            "phases done": "rollout phases done (0 = base model)"}
+
+
+def display_steps(steps: Sequence[float], step_key: str) -> list[float]:
+    """Steps as figures show them: 0-based phase indices become 1-based phase numbers; others unchanged."""
+    return [s + 1 for s in steps] if step_key == "phase" else list(steps)
 
 
 def _short(key: str) -> str:
@@ -87,19 +99,20 @@ def plot_series(runs: Sequence[RunLog], series: Sequence[tuple[str, Callable[[Ru
                 singles_here = [r for r in members if get(r) is not None]
                 for run in singles_here:
                     curve, color = get(run), next_color()
-                    ax.plot(curve.steps, curve.values, "--", color=color, alpha=0.35, linewidth=1)
-                    ax.plot(curve.steps, curve.smoothed(window), "-", color=color, linewidth=1.8,
-                            label=f"{run.name}{suffix}")
+                    xs = display_steps(curve.steps, curve.step_key)
+                    ax.plot(xs, curve.values, "--", color=color, alpha=0.35, linewidth=1)
+                    ax.plot(xs, curve.smoothed(window), "-", color=color, linewidth=1.8, label=f"{run.name}{suffix}")
                     xlabels.add(curve.step_key)
                     drawn += 1
                 continue
             band = seed_band(curves, group, window, level)
             color = next_color()
-            ax.plot(band.steps, band.mean_raw, "--", color=color, alpha=0.35, linewidth=1)
+            xs = display_steps(band.steps, curves[0].step_key)
+            ax.plot(xs, band.mean_raw, "--", color=color, alpha=0.35, linewidth=1)
             seeds = f"mean of {band.n} seeds" if band.n > 1 else "1 seed"
-            ax.plot(band.steps, band.mean, "-", color=color, linewidth=1.8, label=f"{group}{suffix} ({seeds})")
+            ax.plot(xs, band.mean, "-", color=color, linewidth=1.8, label=f"{group}{suffix} ({seeds})")
             if band.n > 1:
-                ax.fill_between(band.steps, band.low, band.high, color=color, alpha=0.18, linewidth=0)
+                ax.fill_between(xs, band.low, band.high, color=color, alpha=0.18, linewidth=0)
             xlabels.add(curves[0].step_key)
             drawn += 1
         for run in singles:
@@ -107,14 +120,17 @@ def plot_series(runs: Sequence[RunLog], series: Sequence[tuple[str, Callable[[Ru
             if curve is None:
                 continue
             color = next_color()
-            ax.plot(curve.steps, curve.values, "--", color=color, alpha=0.35, linewidth=1)
-            ax.plot(curve.steps, curve.smoothed(window), "-", color=color, linewidth=1.8, label=f"{run.name}{suffix}")
+            xs = display_steps(curve.steps, curve.step_key)
+            ax.plot(xs, curve.values, "--", color=color, alpha=0.35, linewidth=1)
+            ax.plot(xs, curve.smoothed(window), "-", color=color, linewidth=1.8, label=f"{run.name}{suffix}")
             xlabels.add(curve.step_key)
             drawn += 1
     if drawn == 0:
         return None
     ax.set_title(title, fontsize=11)
-    ax.set_xlabel(" / ".join(sorted(xlabels)).replace("_", " "))
+    ax.set_xlabel(" / ".join(X_LABELS.get(k, k.replace("_", " ")) for k in sorted(xlabels)))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # phases and steps are whole numbers
+    ax.ticklabel_format(axis="y", useOffset=False)  # values as they are, never "+6.931e-1" offsets
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best", frameon=False)

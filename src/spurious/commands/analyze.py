@@ -9,8 +9,10 @@ import typer
 
 
 def analyze(
-    paths: List[Path] = typer.Argument(..., help="Training run folders (metrics.jsonl) and/or evaluation "
-                                                 "folders (samples.jsonl); the kind is detected."),
+    paths: List[Path] = typer.Argument(..., help="Training run folders (metrics.jsonl), evaluation folders "
+                                                 "(samples.jsonl) and/or what eval --run writes (step-<N>/; its "
+                                                 "step 0 is the baseline unless --baseline is given); the kind is "
+                                                 "detected."),
     out: Path = typer.Option(Path("analysis"), "-o", "--out", help="Output folder (report.html, tables/, figures/)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Step-0 evaluation folder: enables Table 2 "
                                                                       "(transition buckets) and gain bars."),
@@ -22,22 +24,13 @@ def analyze(
     title: str = typer.Option("spurious analysis", help="Report title."),
 ) -> None:
     """Analyse runs and evaluations: Table 1, Table 2, training curves, gain bars, one report.html."""
-    from rich.console import Console
-
     from spurious.report.analysis_report import analyze as run_analysis
+    from spurious.report.console import wide_console
 
-    console = Console(stderr=True)
+    console = wide_console(stderr=True)
     with console.status("analysing"):
-        try:
-            result = run_analysis(paths, out, baseline=baseline, rule=rule, window=window,
-                                  group_seeds=group_seeds, title=title)
-        except ValueError as e:
-            from spurious.io import InputError
-
-            if isinstance(e, InputError):
-                raise
-            console.print(f"[bold red]error:[/] {e}")
-            raise typer.Exit(2)
+        result = run_analysis(paths, out, baseline=baseline, rule=rule, window=window, group_seeds=group_seeds,
+                              title=title)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"wrote {len(result.files)} files; report: [bold]{result.report}[/]")

@@ -30,35 +30,47 @@ def demo(
     import os
     import time
 
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
+    from spurious.errors import SpuriousError, UsageError, check_positive
+    from spurious.io import InputError, check_output
     from spurious.organism.grid import run_grid, summarize
     from spurious.organism.plans import get_plan, with_overrides
     from spurious.organism.report import build_demo_report
     from spurious.organism.verdicts import judge
+    from spurious.report.console import wide_console
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    console = Console(stderr=True)
-    if workers < 1:
-        console.print("[bold red]error:[/] --workers must be >= 1")
-        raise typer.Exit(2)
+    console = wide_console(stderr=True)
+    check_positive(workers=workers, phases=phases, seeds=seeds, pretrain_steps=pretrain_steps)
+    plan = "full" if full else plan
     try:
-        plan = "full" if full else plan
-        spec = with_overrides(get_plan(plan), phases=phases, seeds=seeds,
+        base_spec = get_plan(plan)
+        spec = with_overrides(base_spec, phases=phases, seeds=seeds,
                               families=tuple(family) if family else None, arms=tuple(arm) if arm else None,
                               pretrain_steps=pretrain_steps, lr=lr)
-    except ValueError as e:
-        console.print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2)
+    except SpuriousError:
+        raise
+    except ValueError as e:  # the organism modules' own checks: unknown plan, family, size
+        raise UsageError(str(e)) from e
+    unknown = [a for a in (arm or []) if a not in base_spec.all_arms()]
+    if unknown:
+        raise UsageError(f"{', '.join(map(repr, unknown))} not in plan {plan!r}; its arms: "
+                         f"{', '.join(base_spec.all_arms())}", option="--arm")
+    if not spec.cells():
+        raise UsageError(f"no runs left in plan {plan!r} after --family/--arm/--seeds")
+    check_output(out, "folder")
     mode = plan
     t0 = time.time()
     if report_only:
         from spurious.organism.pretrain import organism_dir
 
         summary = summarize(spec, out / "runs")
+        if not summary["groups"]:
+            raise InputError(out / "runs", None, f"no finished runs of plan {plan!r} to report on; run "
+                             "'spurious demo' with this -o (and the same --plan/--family/--arm) first")
         summary["organisms"] = {f: str(organism_dir(spec.pretrain_config(f))) for f in spec.families
                                 if (organism_dir(spec.pretrain_config(f)) / "organism.json").exists()}
         previous = out / "summary.json"  # the grid's own wall time, from the invocation that ran it
@@ -93,7 +105,13 @@ def demo(
 
             summary = run_grid(spec, out, workers=workers, on_event=on_event)
         wall = time.time() - t0
-    report = build_demo_report(out, spec, summary, wall_seconds=wall, mode=mode)
+    with console.status("building report.html") as status:
+        def on_stage(stage: str) -> None:
+            status.update(f"building report.html: {stage}")
+            if not console.is_terminal:  # a log gets one line per stage instead of a spinner
+                console.print(f"building report.html: {stage}")
+
+        report = build_demo_report(out, spec, summary, wall_seconds=wall, mode=mode, on_stage=on_stage)
     for j in judge(summary, list(spec.families)):
         colour = {"supported": "green", "not supported": "red"}.get(j.verdict, "yellow")
         console.print(f"[{colour}]{j.verdict:>13}[/]  {j.claim}\n               {j.evidence}")

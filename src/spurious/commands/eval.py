@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+BACKENDS = ("transformers", "vllm")
+
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name.rstrip("/")).name or name).strip("-") or "model"
@@ -16,12 +18,14 @@ def _slug(name: str) -> str:
 def make_backend(model: str, backend: str, *, batch_size: int, dtype: Optional[str], device: Optional[str],
                  seed: int):
     """Load ``model`` into the requested backend (``transformers`` or ``vllm``)."""
+    from spurious.models import _resolve_dtype
+
+    _resolve_dtype(dtype)  # an unknown dtype fails here, also for tiny:<preset> models that ignore it
     if backend == "vllm":
         from spurious.eval.backends import VLLMBackend
 
         return VLLMBackend(model, seed=seed, dtype=dtype or "bfloat16")
-    if backend != "transformers":
-        raise typer.BadParameter(f"unknown backend {backend!r}: choose transformers or vllm", param_hint="--backend")
+    check_backend(backend)
     from spurious.eval.backends import TransformersBackend
     from spurious.models import load_or_build
 
@@ -29,17 +33,11 @@ def make_backend(model: str, backend: str, *, batch_size: int, dtype: Optional[s
     return TransformersBackend(m, tok, batch_size=batch_size)
 
 
-def fail_on_mismatch(fn):
-    """Run ``fn()``; a :class:`~spurious.eval.store.SettingsMismatch` becomes a one-line error and exit code 2."""
-    from spurious.eval.store import SettingsMismatch
+def check_backend(backend: str) -> None:
+    """Raise :class:`~spurious.errors.UsageError` unless ``backend`` is transformers or vllm."""
+    from spurious.errors import check_choice
 
-    try:
-        return fn()
-    except SettingsMismatch as e:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2) from e
+    check_choice(backend, BACKENDS, "--backend", "backend")
 
 
 def register(app: typer.Typer) -> None:
@@ -67,16 +65,33 @@ def register(app: typer.Typer) -> None:
         no_base: bool = typer.Option(False, "--no-base", help="with --run: skip the base model (step 0)"),
         threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)"),
     ) -> None:
-        """Evaluate with the paper's protocol: MATH-500 greedy pass@1; AMC/AIME avg@8 and pass@8 at T=0.6."""
+        """Evaluate with the paper's protocol: MATH-500 greedy pass@1; AMC/AIME avg@8 and pass@8 at T=0.6.
+
+        Every option, benchmark and output folder is checked before a model loads; a bad one is a one-line
+        error with exit code 2. --limit must be >= 1 (leave it out for every problem)."""
+        from spurious.errors import UsageError, check_positive
+        from spurious.eval.checkpoints import list_checkpoints
+        from spurious.eval.runner import evaluate, prepare
+        from spurious.io import check_output
+        from spurious.models import parse_tiny_name
+
         if (model is None) == (run is None):
-            raise typer.BadParameter("give exactly one of --model or --run")
+            raise UsageError("give exactly one of --model or --run")
+        check_backend(backend)
+        if model is not None:
+            parse_tiny_name(model)  # a bad tiny:<preset> fails here, before anything loads
+        check_positive(batch_size=batch_size, threads=threads)
+        names = [b.strip() for b in benchmarks.split(",") if b.strip()]
+        prepare(names, template=template, grader=grader, max_new_tokens=max_new_tokens, limit=limit,
+                samples=samples, temperature=temperature, top_p=top_p)
+        if run is not None:
+            list_checkpoints(run)  # the run folder must exist
+        target = out or (Path("eval") / _slug(model) if model is not None else run / "eval")
+        check_output(target, "folder")
         if threads is not None:
             import torch
 
             torch.set_num_threads(threads)
-        from spurious.eval.runner import evaluate
-
-        names = [b.strip() for b in benchmarks.split(",") if b.strip()]
 
         def run_one(model_path: str, out_dir: Path) -> dict:
             be = make_backend(model_path, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
@@ -85,14 +100,15 @@ def register(app: typer.Typer) -> None:
                             model_name=model_path)
 
         if model is not None:
-            fail_on_mismatch(lambda: run_one(model, out or Path("eval") / _slug(model)))
+            run_one(model, target)
             return
         from spurious.eval.checkpoints import evaluate_run
 
-        result = fail_on_mismatch(lambda: evaluate_run(run, evaluate_model=run_one, out_dir=out,
-                                                       base_model=base_model, include_base=not no_base))
-        from rich.console import Console
+        result = evaluate_run(run, evaluate_model=run_one, out_dir=target, base_model=base_model,
+                              include_base=not no_base)
         from rich.table import Table
+
+        from spurious.report.console import wide_console
 
         t = Table(title=f"{run}: final = smoothed last point (window {result['window']})")
         for col in ("benchmark", "metric", "step 0", "final", "gain"):
@@ -101,4 +117,4 @@ def register(app: typer.Typer) -> None:
             s = c["score"]
             t.add_row(b, c["headline"], f"{100 * s['raw'][0]:.1f}", f"{100 * s['final']:.1f}",
                       f"{100 * s['gain']:+.1f}")
-        Console().print(t)
+        wide_console().print(t)

@@ -14,29 +14,24 @@ from spurious.io import summary_path
 
 def read_rows(path: Path) -> list[dict]:
     """Rows with a string ``response`` and a string/number ``answer``; errors name file, line and field."""
-    from spurious.io import InputError, iter_jsonl
+    from spurious.io import iter_jsonl
 
-    rows = []
-    for lineno, row in iter_jsonl(path, required=("response", "answer"),
-                                  types={"response": str, "answer": (str, int, float)}):
-        if row["response"] is None:
-            raise InputError(path, lineno, "is null", field="response")
-        if row["answer"] is None:
-            raise InputError(path, lineno, "is null", field="answer")
-        if isinstance(row["answer"], bool):
-            raise InputError(path, lineno, "expected str/int/float, got bool", field="answer")
-        rows.append(row)
-    return rows
+    return [row for _, row in iter_jsonl(path, required=("response", "answer"), not_null=("response", "answer"),
+                                         types={"response": str, "answer": (str, int, float)})]
 
 
 def grade_file(input_path: Path, output: Path, *, grader: str = "default", extract: Optional[str] = None,
                timeout: float = 5.0, workers: Optional[int] = None, progress: bool = True) -> dict:
     """Grade every row of ``input_path``; write graded rows to ``output`` and a summary next to it."""
     from spurious.grading import grade_many, grader_stats, reset_grader_stats
-    from spurious.io import InputError, write_json, write_jsonl
+    from spurious.errors import warn
+    from spurious.io import InputError, check_output, write_json, write_jsonl
     from spurious.provenance import provenance
 
+    check_output(output)
     rows = read_rows(input_path)
+    if not rows:
+        warn(f"{input_path}: no rows to grade; writing an empty output")
     reset_grader_stats()
     t0 = time.perf_counter()
     results = grade_many([r["response"] for r in rows], [str(r["answer"]) for r in rows], grader=grader,
@@ -74,17 +69,17 @@ def register(app: typer.Typer) -> None:
         workers: Optional[int] = typer.Option(None, "--workers", help="Grading processes (default: CPU cores)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:
-        """Grade responses against answers; write OUT and OUT.summary.json (accuracy, statuses, items/s)."""
+        """Grade responses against answers; write OUT and its summary next to it (out.jsonl -> out.summary.json:
+        accuracy, statuses, items/s)."""
+        from spurious.errors import UsageError, check_choice, check_positive
         from spurious.grading import EXTRACT_MODES, GRADERS
 
-        if grader not in GRADERS:
-            raise typer.BadParameter(f"choose one of {', '.join(GRADERS)}", param_hint="--grader")
-        if extract is not None and extract not in EXTRACT_MODES:
-            raise typer.BadParameter(f"choose one of {', '.join(EXTRACT_MODES)}", param_hint="--extract")
+        check_choice(grader, GRADERS, "--grader", "grader")
+        if extract is not None:
+            check_choice(extract, EXTRACT_MODES, "--extract", "extract mode")
         if not timeout > 0:
-            raise typer.BadParameter("must be positive", param_hint="--timeout")
-        if workers is not None and workers < 1:
-            raise typer.BadParameter("must be at least 1", param_hint="--workers")
+            raise UsageError(f"must be positive, got {timeout}", option="--timeout")
+        check_positive(workers=workers)
         summary = grade_file(input_path, output, grader=grader, extract=extract, timeout=timeout,
                              workers=workers, progress=progress)
         brief = {k: summary[k] for k in ("items", "accuracy", "by_status", "items_per_second", "seconds")}

@@ -34,22 +34,35 @@ def register(app: typer.Typer) -> None:
         threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
     ) -> None:
         """Sample k responses per problem, label each problem with the majority answer (paper.md §2.3, §2.6)."""
+        from spurious.commands.eval import check_backend, make_backend
+        from spurious.data import get_template
+        from spurious.data.labeling import label_problems, select_problems
+        from spurious.errors import check_choice, check_positive
+        from spurious.grading import GRADERS
+        from spurious.io import InputError, check_output
+        from spurious.models import parse_tiny_name
+        from spurious.report.console import wide_console
+
+        check_backend(backend)
+        check_positive(limit=limit, samples=samples, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                       threads=threads)
+        check_choice(grader, GRADERS, "--grader", "grader")
+        get_template(template)
+        parse_tiny_name(model)
+        check_output(out)
+        problems = select_problems(dataset, level=level, limit=limit)
+        if not problems:
+            raise InputError(dataset, None, "no problems to label")
         if threads is not None:
             import torch
 
             torch.set_num_threads(threads)
-        from rich.console import Console
-
-        from spurious.commands.eval import fail_on_mismatch, make_backend
-        from spurious.data.labeling import label_problems, select_problems
-
-        problems = select_problems(dataset, level=level, limit=limit)
         be = make_backend(model, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
-        s = fail_on_mismatch(lambda: label_problems(
+        s = label_problems(
             be, problems, out, dataset=dataset, samples=samples, temperature=temperature, top_p=top_p,
             max_new_tokens=max_new_tokens, template=template, grader=grader, incorrect_only=incorrect_only,
-            drop_empty=drop_empty, seed=seed, model_name=model))
-        Console().print(
+            drop_empty=drop_empty, seed=seed, model_name=model)
+        wide_console().print(
             f"labelled {s['n_problems']} problems: agreement with ground truth "
             f"{100 * s['agreement_with_ground_truth']:.1f}%, "
             f"{s['n_empty_labels']} empty labels, mean vote share {s['mean_vote_share']:.2f}; "

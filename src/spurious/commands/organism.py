@@ -14,8 +14,9 @@ organism_app = typer.Typer(help="CPU model organisms with a controlled pre-train
 @organism_app.command("families")
 def families() -> None:
     """List the organism families and their corpus priors."""
-    from rich.console import Console
     from rich.table import Table
+
+    from spurious.report.console import wide_console
 
     from spurious.organism.corpus import FAMILIES
 
@@ -23,7 +24,7 @@ def families() -> None:
     for f in FAMILIES.values():
         t.add_row(f.name, f"{f.p_code:.2f}", f"{f.code.accuracy:.2f} ({f.code.error})",
                   f"{f.language.accuracy:.2f} ({f.language.error})", f"{f.p_box:.2f}", f.description)
-    Console().print(t)
+    wide_console().print(t)
 
 
 @organism_app.command("pretrain")
@@ -39,20 +40,21 @@ def pretrain(
     import shutil
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from rich.console import Console
     from rich.progress import Progress
 
+    from spurious.errors import UsageError, check_positive
     from spurious.organism.corpus import get_family
     from spurious.organism.model import get_size
     from spurious.organism.pretrain import PretrainConfig, ensure_organism, organism_dir
+    from spurious.report.console import wide_console
 
-    console = Console(stderr=True)
+    console = wide_console(stderr=True)
+    check_positive(steps=steps)
     try:
         get_size(size)
         configs = [PretrainConfig(family=get_family(f).name, size=size, steps=steps, seed=seed) for f in family]
-    except ValueError as e:
-        console.print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2)
+    except ValueError as e:  # unknown family or size
+        raise UsageError(str(e)) from e
     for cfg in configs:
         d = organism_dir(cfg)
         if force and d.exists():
@@ -62,20 +64,19 @@ def pretrain(
             path = ensure_organism(cfg, on_step=lambda s, loss: prog.update(
                 task, completed=s + 1, description=f"pre-train {cfg.family} loss {loss:.3f}"))
             prog.update(task, completed=cfg.steps)
-        _show(path, console)
+        _show(path, wide_console())
         typer.echo(str(path))
 
 
 @organism_app.command("show")
 def show(path: Path = typer.Argument(..., help="An organism folder (with organism.json).")) -> None:
     """Print an organism's configuration and calibration table."""
-    from rich.console import Console
-
     from spurious.io import InputError
+    from spurious.report.console import wide_console
 
     if not (path / "organism.json").exists():
         raise InputError(path / "organism.json", None, "not an organism folder (file not found)")
-    _show(path, Console())
+    _show(path, wide_console())
 
 
 def _show(path: Path, console) -> None:
@@ -111,33 +112,49 @@ def simulate(
     """Tabular random-reward GRPO on a softmax style choice: clipping bias vs noise (spurious.analysis.clipping)."""
     from dataclasses import replace
 
-    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from spurious.analysis.clipping import MODES, SimConfig, phase_drift, plot_regions, simulate_runs
+    from spurious.errors import UsageError, check_positive
+    from spurious.io import check_output
+    from spurious.report.console import wide_console
 
+    check_positive(replicas=replicas, phases=phases)
+    if runs < 0:
+        raise UsageError(f"must be >= 0, got {runs}", option="--runs")
+    bad = [p for p in p0 if not 0 < p < 1]
+    if bad:
+        raise UsageError(f"must be strictly between 0 and 1, got {bad[0]}", option="--p0")
     try:
         base = SimConfig(lr=lr, minibatches=minibatches, eps_low=eps, eps_high=eps)
-    except ValueError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2)
+    except ValueError as e:  # the simulator's own checks
+        raise UsageError(str(e)) from e
+    if out:
+        check_output(out, "folder")
     t = Table("p0", "mode", "logit drift/phase", "± s.e.", "noise s.d.", "style clip %",
               *(["runs ending above p0", "mean p end"] if runs else []))
     rows = []
-    for p in p0:
-        for m in MODES:
-            cfg = replace(base, p0=p, mode=m)
-            d = phase_drift(cfg, replicas=replicas)
-            row = {"p0": p, "mode": m, **d}
-            extra = []
-            if runs:
-                r = simulate_runs(cfg, phases=phases, runs=runs)
-                row.update(frac_up=r["frac_up"], mean_p_end=r["mean_p_end"])
-                extra = [f"{r['frac_up']:.2f}", f"{r['mean_p_end']:.3f}"]
-            rows.append(row)
-            t.add_row(f"{p:.2f}", m, f"{d['drift']:+.4f}", f"{d['se']:.4f}", f"{d['noise']:.3f}",
-                      f"{100 * d['clip_frac']:.2f}", *extra)
-    Console().print(t)
+    progress = Progress(TextColumn("simulate {task.fields[cell]}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=wide_console(stderr=True), transient=True)
+    with progress:
+        task = progress.add_task("cells", total=len(p0) * len(MODES), cell="")
+        for p in p0:
+            for m in MODES:
+                progress.update(task, cell=f"p0={p:.2f} {m}")
+                cfg = replace(base, p0=p, mode=m)
+                d = phase_drift(cfg, replicas=replicas)
+                row = {"p0": p, "mode": m, **d}
+                extra = []
+                if runs:
+                    r = simulate_runs(cfg, phases=phases, runs=runs)
+                    row.update(frac_up=r["frac_up"], mean_p_end=r["mean_p_end"])
+                    extra = [f"{r['frac_up']:.2f}", f"{r['mean_p_end']:.3f}"]
+                rows.append(row)
+                t.add_row(f"{p:.2f}", m, f"{d['drift']:+.4f}", f"{d['se']:.4f}", f"{d['noise']:.3f}",
+                          f"{100 * d['clip_frac']:.2f}", *extra)
+                progress.advance(task)
+    wide_console().print(t)
     if out:
         from spurious.io import write_json
         from spurious.provenance import provenance

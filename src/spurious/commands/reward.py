@@ -17,7 +17,9 @@ def parse_param(text: str) -> tuple[str, Any]:
     """``key=value`` -> (key, value); the value is read as JSON when it parses (numbers, true, null), else text."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise typer.BadParameter(f"expected key=value, got {text!r}", param_hint="--param")
+        from spurious.errors import UsageError
+
+        raise UsageError(f"expected key=value, got {text!r}", option="--param")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
@@ -36,10 +38,7 @@ def read_samples(path: Path, reward) -> tuple[list[dict], list]:
     rows, samples = [], []
     first_seen: dict[Any, int] = {}
     counts: dict[Any, int] = {}
-    for lineno, row in iter_jsonl(path, required=required, types=types):
-        for f in _INT_FIELDS:
-            if isinstance(row.get(f), bool):
-                raise InputError(path, lineno, "expected int, got bool", field=f)
+    for lineno, row in iter_jsonl(path, required=required, types=types, not_null=("response",)):
         answer = row.get("answer")
         if reward.needs_label and answer is None:
             raise InputError(path, lineno, f"is null, but reward {reward.name!r} needs a label", field="answer")
@@ -107,37 +106,45 @@ def register(app: typer.Typer) -> None:
         list_: bool = typer.Option(False, "--list", help="List the registered rewards and exit."),
     ) -> None:
         """Score responses with a reward (or reward expression) and write each row's 'reward'."""
-        from rich.console import Console
-
-        from spurious.io import write_json, write_jsonl
+        from spurious.errors import SpuriousError, UsageError, warn
+        from spurious.io import InputError, check_output, write_json, write_jsonl
         from spurious.provenance import provenance
+        from spurious.report.console import wide_console
         from spurious.rewards import get_reward, list_rewards
 
-        console = Console(stderr=True)
+        console = wide_console(stderr=True)
         if list_:
             from rich.table import Table
 
             table = Table("reward", "description", title="rewards (combine with & | ! + * and parentheses)")
             for name, desc in list_rewards().items():
                 table.add_row(name, desc)
-            Console().print(table)
+            wide_console().print(table)
             return
         if spec is None or input is None or output is None:
-            raise typer.BadParameter("give NAME_OR_EXPR, INPUT.jsonl and -o OUT.jsonl (or --list)")
+            raise UsageError("give NAME_OR_EXPR, INPUT.jsonl and -o OUT.jsonl (or --list)")
         params = dict(parse_param(p) for p in param)
         for key, value in (("gamma", gamma), ("grader", grader)):
             if value is not None:
                 params[key] = value
         try:
             reward = get_reward(spec, **params)
-        except ValueError as e:
-            raise typer.BadParameter(str(e), param_hint="NAME_OR_EXPR / --param") from e
+        except SpuriousError:
+            raise
+        except ValueError as e:  # the reward registry's own checks (unknown name, parameters)
+            raise UsageError(str(e) if "reward" in str(e) else f"reward {spec!r}: {e}") from e
         if seed is not None:
             reward = reward.with_seed(seed)
 
+        check_output(output)
         rows, samples = read_samples(input, reward)
+        if not rows:
+            warn(f"{input}: no rows to score; writing an empty output")
         values = score_in_chunks(reward, samples, chunk_size=max(1, chunk_size))
-        write_jsonl(output, ({**row, "reward": v} for row, v in zip(rows, values)))
+        try:
+            write_jsonl(output, ({**row, "reward": v} for row, v in zip(rows, values)))
+        except OSError as e:
+            raise InputError(output, None, f"cannot write: {e.strerror or e}") from e
         mean = sum(values) / len(values) if values else float("nan")
         summary = {
             "reward": spec, "name": reward.name, "reward_repr": repr(reward), "params": params, "seed": seed,

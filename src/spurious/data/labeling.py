@@ -38,6 +38,7 @@ from typing import Any
 
 from spurious.data.problems import Problem, load_problems
 from spurious.data.templates import Template, get_template
+from spurious.errors import UsageError
 from spurious.eval.backends import SamplingSettings, combine_seeds
 from spurious.eval.metrics import majority_vote, mean
 from spurious.eval.runner import settings_fingerprint, template_description
@@ -76,10 +77,10 @@ def select_problems(dataset: str, *, level: int | None = None, limit: int | None
     problems = load_problems(dataset, limit=None if level is not None else limit)
     if level is not None:
         if not any("level" in p.meta for p in problems):
-            raise ValueError(f"{dataset}: --level given but its rows have no 'level' field")
+            raise UsageError(f"{dataset}: --level given but its rows have no 'level' field")
         problems = [p for p in problems if p.meta.get("level") == level]
         if not problems:
-            raise ValueError(f"{dataset}: no problem has level {level}")
+            raise UsageError(f"{dataset}: no problem has level {level}")
         problems = problems[:limit] if limit is not None else problems
     return problems
 

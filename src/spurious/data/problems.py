@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from spurious.errors import UsageError
 from spurious.io import InputError, iter_jsonl
 
 
@@ -129,5 +130,7 @@ def load_problems(name_or_path: str, *, limit: int | None = None, **columns: Any
     p = Path(name_or_path)
     if p.exists():
         return load_problems_file(p, limit=limit, **columns)
-    raise ValueError(f"unknown dataset {name_or_path!r}: not a file and not one of "
+    if p.suffix in (".jsonl", ".gz", ".json") or "/" in name_or_path:
+        raise InputError(p, None, "file not found")
+    raise UsageError(f"unknown dataset {name_or_path!r}: not a file and not one of "
                      f"{sorted(BENCHMARKS) + sorted(DERIVED_DATASETS)}")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spurious.errors import UsageError
+
 QWEN_MATH_SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}."
 CODE_FORCING_PREFIX = "Let's solve this using Python."
 
@@ -107,6 +109,6 @@ def get_template(name_or_string: str) -> Template:
         return TEMPLATES[name_or_string]
     if "{problem}" in name_or_string:
         return Template("custom", user=name_or_string)
-    raise ValueError(
+    raise UsageError(
         f"unknown template {name_or_string!r}: choose from {sorted(TEMPLATES)} or give a string containing '{{problem}}'"
     )

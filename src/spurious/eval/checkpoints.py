@@ -14,6 +14,7 @@ The paper evaluates after every phase; with sparser checkpoints the 10-point win
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from spurious.eval.metrics import smooth_curve
-from spurious.io import write_json
+from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
 
 CURVE_METRICS = ("score", "pass_at_k_raw", "pass_at_k_unbiased", "maj_at_k", "code_frequency", "format_rate",
@@ -36,7 +37,7 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
     ``spurious train`` puts them), by step."""
     run = Path(run_dir)
     if not run.is_dir():
-        raise FileNotFoundError(f"{run}: run folder not found")
+        raise InputError(run, None, "not a folder" if run.exists() else "run folder not found")
     found = {}
     for parent in (run, run / "checkpoints"):
         if parent.is_dir():
@@ -92,7 +93,7 @@ def curve_from_summaries(steps: Sequence[int], summaries: Sequence[dict[str, Any
     for b in benches:
         curves[b] = {"headline": summaries[0]["benchmarks"][b]["headline"]}
         for m in CURVE_METRICS:
-            raw = [float(s["benchmarks"][b][m]) for s in summaries]
+            raw = [math.nan if s["benchmarks"][b][m] is None else float(s["benchmarks"][b][m]) for s in summaries]
             sm = smooth_curve(raw, window)
             curves[b][m] = {"steps": list(steps), "raw": raw, "smoothed": sm, "final": sm[-1],
                             "gain": sm[-1] - raw[0]}
@@ -106,22 +107,23 @@ def evaluate_run(run_dir: str | os.PathLike, *, evaluate_model: Callable[[str, P
     the summary dict of :func:`spurious.eval.runner.evaluate`); write and return ``curve.json``'s content."""
     run = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run / "eval"
+    checkpoints = list_checkpoints(run)  # a missing run folder fails here, before anything else
     points: list[tuple[int, str]] = []
     if include_base:
         base = base_model or find_base_model(run)
         if base is None:
-            raise ValueError(f"{run}: cannot tell the base model (no run.json/config with a 'model' key); "
+            raise InputError(run, None, "cannot tell the base model (no run.json/config with a 'model' key); "
                              "give --base-model, or --no-base to skip step 0")
         points.append((0, base))
-    points += [(step, str(d)) for step, d in list_checkpoints(run) if step != 0 or not include_base]
+    points += [(step, str(d)) for step, d in checkpoints if step != 0 or not include_base]
     if len(points) == 0:
-        raise ValueError(f"{run}: no checkpoint-* folders to evaluate")
+        raise InputError(run, None, "no checkpoint-* folders to evaluate")
     summaries = []
     for step, path in points:
         if show:
-            from rich.console import Console
+            from spurious.report.console import wide_console
 
-            Console().print(f"[bold]step {step}[/]: {path}")
+            wide_console().print(f"[bold]step {step}[/]: {path}")
         summaries.append(evaluate_model(path, out / f"step-{step}"))
     steps = [s for s, _ in points]
     per_phase = optimizer_steps_per_phase(run)
@@ -134,5 +136,6 @@ def evaluate_run(run_dir: str | os.PathLike, *, evaluate_model: Callable[[str, P
         "curves": curve_from_summaries(steps, summaries, window),
         "provenance": provenance(run=str(run), window=window),
     }
+    result = finite_json(result)
     write_json(out / "curve.json", result)
     return result

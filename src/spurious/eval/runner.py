@@ -32,8 +32,9 @@ from spurious.data import Problem, Template, get_template, load_problems
 from spurious.eval.backends import SamplingSettings, TransformersBackend, combine_seeds
 from spurious.eval.records import has_boxed_answer, summarize_records
 from spurious.grading import box_only_format, canonical_answer, grade_many
+from spurious.errors import UsageError, check_choice, check_positive
 from spurious.eval.store import SampleStore
-from spurious.io import write_json
+from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
 
 DEFAULT_BENCHMARKS = ("math500", "amc23", "aime24", "aime25")
@@ -71,7 +72,11 @@ def protocol_for(benchmark: str, samples: int | None = None, temperature: float 
                  temperature if temperature is not None else base.temperature,
                  top_p if top_p is not None else base.top_p)
     if p.samples < 1:
-        raise ValueError(f"samples must be >= 1, got {p.samples}")
+        raise UsageError(f"must be >= 1, got {p.samples}", option="--samples")
+    if not p.temperature >= 0:
+        raise UsageError(f"must be >= 0, got {p.temperature}", option="--temperature")
+    if not 0 < p.top_p <= 1:
+        raise UsageError(f"must be in (0, 1], got {p.top_p}", option="--top-p")
     return p
 
 
@@ -111,8 +116,35 @@ def _check_unique(problems: Sequence[Problem], benchmark: str) -> None:
     seen: set[str] = set()
     for p in problems:
         if p.id in seen:
-            raise ValueError(f"{benchmark}: problem id {p.id!r} occurs twice; ids key the resumable samples file")
+            raise InputError(benchmark, None, f"problem id {p.id!r} occurs twice; ids key the resumable samples file")
         seen.add(p.id)
+
+
+def prepare(benchmarks: Sequence[str], *, template: str | Template = "qwen-math", grader: str = "default",
+            max_new_tokens: int = PAPER_MAX_NEW_TOKENS, limit: int | None = None, samples: int | None = None,
+            temperature: float | None = None, top_p: float | None = None
+            ) -> tuple[Template, dict[str, list[Problem]]]:
+    """Check every setting and load every benchmark before anything is generated: the template and, per
+    benchmark, its problems. Raises :class:`~spurious.errors.SpuriousError` (one line) on any bad value,
+    unknown name, missing or malformed file, or a benchmark without problems. ``limit`` must be >= 1."""
+    from spurious.grading import GRADERS
+
+    if not benchmarks:
+        raise UsageError("no benchmark given", option="--benchmarks")
+    check_choice(grader, GRADERS, "--grader", "grader")
+    check_positive(max_new_tokens=max_new_tokens)
+    if limit is not None and limit < 1:
+        raise UsageError(f"must be >= 1, got {limit} (leave it out to evaluate every problem)", option="--limit")
+    tmpl = get_template(template) if isinstance(template, str) else template
+    loaded: dict[str, list[Problem]] = {}
+    for bench in dict.fromkeys(benchmarks):
+        protocol_for(bench, samples, temperature, top_p)
+        problems = load_problems(bench, limit=limit)
+        if not problems:
+            raise InputError(bench, None, "no problems (an empty benchmark)")
+        _check_unique(problems, bench)
+        loaded[bench] = problems
+    return tmpl, loaded
 
 
 def _progress(show: bool):
@@ -136,8 +168,9 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
     ``chunk_size`` is how many samples are generated and appended between checkpoints to disk (default: the
     backend's batch size, else 256). Samples are seeded by (seed, benchmark, problem id, sample index).
     """
+    tmpl, loaded = prepare(benchmarks, template=template, grader=grader, max_new_tokens=max_new_tokens,
+                           limit=limit, samples=samples, temperature=temperature, top_p=top_p)
     backend = as_backend(model_or_backend, tokenizer, batch_size)
-    tmpl = get_template(template) if isinstance(template, str) else template
     out = Path(out_dir)
     store = SampleStore(out / "samples.jsonl")
     chunk = chunk_size or getattr(backend, "batch_size", None) or 256
@@ -150,9 +183,7 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
         store.rewrite()
 
     summaries: dict[str, Any] = {}
-    for bench in benchmarks:
-        problems = load_problems(bench, limit=limit)
-        _check_unique(problems, bench)
+    for bench, problems in loaded.items():
         proto = protocol_for(bench, samples, temperature, top_p)
         settings = SamplingSettings(temperature=proto.temperature, top_p=proto.top_p,
                                     max_new_tokens=max_new_tokens, stop=tmpl.stop)
@@ -209,6 +240,7 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
             **(extra_provenance or {}),
         ),
     }
+    result = finite_json(result)  # NaN (a rate over no responses) is written and returned as None
     write_json(out / "summary.json", result)
     if show:
         print_summary_table(result)
@@ -225,8 +257,9 @@ def _short(name: str) -> str:
 
 def print_summary_table(result: dict[str, Any], console: Any = None) -> None:
     """A rich table of every benchmark in ``result``: one column per benchmark, one row per metric."""
-    from rich.console import Console
     from rich.table import Table
+
+    from spurious.report.console import wide_console
 
     benches = result["benchmarks"]
     t = Table(title=f"{result['model']} | template {result['template']} | grader {result['provenance'].get('grader')}")
@@ -246,7 +279,8 @@ def print_summary_table(result: dict[str, Any], console: Any = None) -> None:
     row("format % / boxed %", lambda s: f"{_pct(s['format_rate'])} / {_pct(s['boxed_rate'])}")
     row("parsable %", lambda s: _pct(s["parsable_rate"]))
     row("truncated %", lambda s: _pct(s["truncation_rate"]))
-    row("mean length (tokens)", lambda s: f"{s['mean_length']:.0f}")
-    row("tokens/s", lambda s: "-" if math.isnan(s["tokens_per_second"]) else f"{s['tokens_per_second']:,.0f}")
+    row("mean length (tokens)", lambda s: "-" if s["mean_length"] is None else f"{s['mean_length']:.0f}")
+    row("tokens/s", lambda s: "-" if s["tokens_per_second"] is None or math.isnan(s["tokens_per_second"])
+        else f"{s['tokens_per_second']:,.0f}")
     row("problems x samples", lambda s: f"{s['n_problems']} x {s['samples']}")
-    (console or Console()).print(t)
+    (console or wide_console()).print(t)

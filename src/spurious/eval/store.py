@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from spurious.errors import SpuriousError
 from spurious.io import InputError, append_jsonl, write_jsonl
 
 Key = tuple[str, str, int]
 
 
-class SettingsMismatch(RuntimeError):
+class SettingsMismatch(SpuriousError):
     """Existing samples were generated with other settings than the ones asked for now."""
 
 

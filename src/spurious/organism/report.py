@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from spurious.organism.corpus import get_family
 from spurious.organism.grid import GridSpec, summarize
@@ -36,17 +36,24 @@ def _phase_series(run_dir: Path, key: str) -> list[float | None]:
 
 
 def _phase_means(run_dir: Path, keys: list[str]) -> dict[str, float | None]:
+    """Mean of each key over the run's phase rows; a key that no phase row holds (the per-bucket token shares)
+    is averaged over the step rows instead."""
     m = run_dir / "metrics.jsonl"
-    sums: dict[str, list[float]] = {k: [] for k in keys}
+    sums: dict[str, dict[str, list[float]]] = {kind: {k: [] for k in keys} for kind in ("phase", "step")}
     if m.exists():
         for line in m.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
-                if rec.get("kind") == "phase":
+                kind = rec.get("kind")
+                if kind in sums:
                     for k in keys:
-                        if isinstance(rec.get(k), (int, float)):
-                            sums[k].append(rec[k])
-    return {k: (sum(v) / len(v) if v else None) for k, v in sums.items()}
+                        if isinstance(rec.get(k), (int, float)) and not isinstance(rec.get(k), bool):
+                            sums[kind][k].append(rec[k])
+    out: dict[str, float | None] = {}
+    for k in keys:
+        v = sums["phase"][k] or sums["step"][k]
+        out[k] = sum(v) / len(v) if v else None
+    return out
 
 
 def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: Path) -> Path | None:
@@ -56,6 +63,7 @@ def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     from spurious.analysis.plots import PALETTE
 
@@ -71,14 +79,16 @@ def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: 
                 s = [np.nan if v is None else v for v in s]
                 if s:
                     series.append(s)
-                    ax.plot(s, color=PALETTE[i % len(PALETTE)], lw=0.5, alpha=0.35)
+                    ax.plot(np.arange(1, len(s) + 1), s, color=PALETTE[i % len(PALETTE)], lw=0.5, alpha=0.35)
             if series:
                 n = min(map(len, series))
-                ax.plot(np.nanmean([s[:n] for s in series], axis=0), color=PALETTE[i % len(PALETTE)], lw=1.8,
-                        label=f"{arm} ({len(series)})")
+                ax.plot(np.arange(1, n + 1), np.nanmean([s[:n] for s in series], axis=0),
+                        color=PALETTE[i % len(PALETTE)], lw=1.8, label=f"{arm} ({len(series)})")
                 drawn = True
         ax.set_title(fam, fontsize=9)
-        ax.set_xlabel("rollout phase")
+        ax.set_xlabel("rollout phase (1 = first)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(label, fontsize=8)
     if not drawn:
@@ -229,9 +239,25 @@ def simulator_rows(replicas: int = 1000) -> list[dict[str, Any]]:
             for r in rows]
 
 
+def grid_blocks(spec: GridSpec) -> list[Any]:
+    """The grid configuration, once and compactly: settings and pre-training on one line each, then one table
+    row per family (its arms and seeds) and one per arm (its description)."""
+    from spurious.report import KeyValues, Table
+
+    d = spec.to_dict()
+    inline = {k: json.dumps(v, separators=(", ", ": ")) for k, v in d.items() if k != "cells"}
+    cells = [{"family": f, **{a: ", ".join(map(str, s)) for a, s in arms.items()}} for f, arms in d["cells"].items()]
+    return [KeyValues(inline),
+            Table(cells, caption="Seeds of each arm, per family (— = arm not run for that family)."),
+            Table([{"arm": a, "description": get_arm(a).description} for a in spec.all_arms()], caption="Arms")]
+
+
 def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], *, wall_seconds: float,
-                      mode: str, extra_provenance: dict[str, Any] | None = None) -> Path:
-    """Write ``<out>/report.html`` from the grid's results and return its path."""
+                      mode: str, extra_provenance: dict[str, Any] | None = None,
+                      on_stage: Callable[[str], None] | None = None) -> Path:
+    """Write ``<out>/report.html`` from the grid's results and return its path; ``on_stage(text)`` hears
+    which part is being built (for a progress display)."""
+    stage = on_stage or (lambda text: None)
     from spurious.analysis.bars import plot_gain_bars
     from spurious.analysis.clipping import plot_regions, threshold
     from spurious.provenance import provenance
@@ -258,6 +284,7 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     ]))
     entries = bar_entries(summary)
     blocks: list[Any] = []
+    stage("gain bars")
     if entries:
         blocks.append(Image(plot_gain_bars(entries, fig_dir / "gain_bars.png",
                                            title="Accuracy after RL, per reward and family (held-out, T=1)"),
@@ -268,12 +295,14 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     sections.append(Section("Accuracy gain per reward and family", blocks))
 
     curve_blocks: list[Any] = []
-    for key, label in CURVE_KEYS:
+    for i, (key, label) in enumerate(CURVE_KEYS, 1):
+        stage(f"training curves {i}/{len(CURVE_KEYS)}")
         p = plot_curves(spec, runs_dir, key, label, fig_dir / f"curve_{key.replace('/', '_')}.png")
         if p:
             curve_blocks.append(Image(p, caption=f"{label} per rollout phase; thin: seeds, thick: mean."))
     sections.append(Section("Training curves", curve_blocks or ["no runs"]))
 
+    stage("tables")
     sections.append(Section("Table 1 analogue: the pre-trained prior", [
         Table(table1_rows(spec, organisms), caption="Corpus targets vs the organism (1,024 held-out samples "
                                                    "at T=1; greedy on 128 held-out problems).")]))
@@ -283,7 +312,9 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     sections.append(Section("Clipping diagnostics", [
         Table(clip_bucket_rows(spec, runs_dir), caption=f"Share of tokens whose gradient the clip removes, by "
               f"π_old bucket (thr = 1/(1+ε) = {threshold(spec.settings.eps):.3f}); 'tok' = share of tokens in the "
-              f"bucket. Mean over phases and seeds.")]))
+              f"bucket. Mean over phases (token shares: over optimizer steps, the only rows that log them) "
+              f"and seeds.")]))
+    stage("clipping theory and the tabular model (1,000 replicas)")
     theory = plot_regions(fig_dir / "clip_regions.png", spec.settings.eps)
     sections.append(Section("Clipping theory and the tabular model", [
         Image(theory, caption="Where random-reward GRPO's clipped gradient pushes a token (paper §8.3-8.4)."),
@@ -291,11 +322,11 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
               "rollouts, K=8 SGD mini-batch steps (lr 4 on the style logit), 1,000 replicas: the expected logit "
               "change (bias) with its standard error, against the per-phase spread (noise).")]))
     sections.append(Section("Recipe and conditions", [
-        KeyValues({"grid": spec.to_dict(),
-                   "arms": {a: get_arm(a).description for a in spec.all_arms()}}),
+        *grid_blocks(spec),
         Paragraph("Each arm is one condition of the map 'when does a spurious reward help': clip range (eps), "
                   "off-policy steps per phase (K), step size (lr), prior strength (family p(code))."),
     ]))
     return build_report("spurious demo: the clipping-bias mechanism in a CPU model organism", sections,
                         out / "report.html", subtitle=f"{mode} run, {round(wall_seconds)} s wall time",
-                        provenance=provenance(grid=spec.to_dict(), **(extra_provenance or {})))
+                        provenance=provenance(grid="as in 'Recipe and conditions' above (grid.json has it)",
+                                              **(extra_provenance or {})))

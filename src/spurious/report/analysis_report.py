@@ -24,13 +24,20 @@ from spurious.analysis.code_reasoning import CODE_RULES
 from spurious.analysis.loading import EvalResult, RunLog, detect_kind, load_eval, load_run
 from spurious.analysis.plots import plot_runs
 from spurious.analysis.smoothing import WINDOW
+from spurious.analysis.loading import eval_step_folders, steps_label
 from spurious.analysis.strategy import strategy_table
 from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
-from spurious.io import InputError, atomic_open, write_json
+from spurious.errors import UsageError, check_choice, check_positive
+from spurious.io import InputError, atomic_open, check_output, finite_json, write_json
 from spurious.provenance import provenance
 from spurious.report.html import Image, KeyValues, Paragraph, Section, Table, build_report
 
 SEED_SUFFIX = re.compile(r"^(.*?)[-_](?:seed|s)(\d+)$")
+
+
+def _write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write strict JSON: NaN (a rate over nothing) becomes null."""
+    write_json(path, finite_json(obj))
 
 
 def seed_group(name: str) -> str | None:
@@ -71,21 +78,31 @@ def table1_rows(evals: Sequence[EvalResult], rules: Sequence[str] = CODE_RULES) 
     return rows
 
 
-SUMMARY_COLUMNS = ("headline", "n_problems", "samples", "avg_at_k", "pass_at_k_raw", "pass_at_k_unbiased", "maj_at_k",
-                   "code_frequency", "boxed_rate", "parsable_rate", "truncation_rate", "mean_length")
+# summary.json key -> report column; rates (fractions in the file) are shown as percentages.
+SUMMARY_COLUMNS = {"headline": "headline", "n_problems": "problems", "samples": "k", "avg_at_k": "score %",
+                   "pass_at_k_raw": "pass@k %", "pass_at_k_unbiased": "pass@k unbiased %", "maj_at_k": "maj@k %",
+                   "code_frequency": "code %", "boxed_rate": "boxed %", "parsable_rate": "parsable %",
+                   "truncation_rate": "truncated %", "mean_length": "mean length"}
 
 
 def summary_rows(evals: Sequence[EvalResult]) -> list[dict]:
-    """Headline metrics from each evaluation's summary.json (``benchmarks`` → per-benchmark dict)."""
+    """Headline metrics from each evaluation's summary.json (``benchmarks`` → per-benchmark dict), rates in %."""
     rows = []
     for ev in evals:
         benches = ev.summary.get("benchmarks")
         if not isinstance(benches, dict):
             continue
         for bench, m in benches.items():
-            if isinstance(m, dict):
-                rows.append({"eval": ev.name, "benchmark": bench,
-                             **{k: m[k] for k in SUMMARY_COLUMNS if k in m and not isinstance(m[k], (dict, list))}})
+            if not isinstance(m, dict):
+                continue
+            row: dict[str, Any] = {"eval": ev.name, "benchmark": bench}
+            for key, col in SUMMARY_COLUMNS.items():
+                v = m.get(key)
+                if key not in m or isinstance(v, (dict, list)):
+                    continue
+                is_rate = col.endswith("%") and isinstance(v, (int, float)) and not isinstance(v, bool)
+                row[col] = 100.0 * v if is_rate else v
+            rows.append(row)
     return rows
 
 
@@ -153,9 +170,9 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             baseline: str | os.PathLike | None = None, rule: str = "python", window: int = WINDOW,
             group_seeds: bool = False, title: str = "spurious analysis") -> AnalysisOutputs:
     """Run every analysis that the given folders allow and write the report (see module docstring)."""
-    if rule not in CODE_RULES:
-        raise ValueError(f"unknown code-reasoning rule {rule!r}; choose from {CODE_RULES}")
-    out = Path(out_dir)
+    check_choice(rule, CODE_RULES, "--rule", "code-reasoning rule")
+    check_positive(window=window)
+    out = check_output(out_dir, "folder")
     tables_dir, fig_dir = out / "tables", out / "figures"
     base_ev = None
     if baseline is not None:
@@ -164,27 +181,38 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         base_ev = load_eval(baseline)
     runs: list[RunLog] = []
     evals: list[EvalResult] = []
+    auto_notes: list[str] = []
     for p in paths:
         if baseline is not None and Path(p).resolve() == Path(baseline).resolve():
             continue
-        if detect_kind(p) == "run":
+        kind = detect_kind(p)
+        if kind == "run":
             run = load_run(p)
             run.group = run.config.get("group") if isinstance(run.config.get("group"), str) else None
             if run.group is None and group_seeds:
                 run.group = seed_group(run.name)
             runs.append(run)
+        elif kind == "eval-steps":  # `spurious eval --run` output: one evaluation per checkpoint step
+            label = steps_label(p)
+            for step, folder in eval_step_folders(p):
+                ev = load_eval(folder, name=f"{label}@{step}")
+                if step == 0 and baseline is None and base_ev is None:
+                    base_ev = ev
+                    auto_notes.append(f"baseline: {ev.name} (step 0 of {p}); give --baseline to choose another")
+                else:
+                    evals.append(ev)
         else:
             evals.append(load_eval(p))
     if not runs and not evals and base_ev is None:
-        raise ValueError("nothing to analyse: give at least one run or evaluation folder")
+        raise UsageError("nothing to analyse: give at least one run or evaluation folder")
     names = [x.name for x in ([base_ev] if base_ev else []) + evals + runs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ValueError(f"several inputs share the folder name(s) {dupes}; names label tables and curves")
+        raise UsageError(f"several inputs share the folder name(s) {dupes}; names label tables and curves")
 
     prov = provenance(analysis={"inputs": [str(p) for p in paths], "baseline": str(baseline) if baseline else None,
                                 "rule": rule, "window": window, "group_seeds": group_seeds})
-    result = AnalysisOutputs(report=out / "report.html")
+    result = AnalysisOutputs(report=out / "report.html", notes=auto_notes)
     sections: list[Section] = []
 
     # ---- inputs
@@ -203,10 +231,11 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         summ = summary_rows(all_evals)
         if summ:
             sections.append(Section("Evaluation summaries", [
-                "Headline metrics as recorded in each evaluation's summary.json (fractions, not %).",
+                "Headline metrics as recorded in each evaluation's summary.json; rates in % (the file holds "
+                "fractions), k = samples per problem.",
                 Table(summ)]))
         t1 = table1_rows(all_evals)
-        write_json(tables_dir / "table1.json", {"rows": t1, "provenance": prov})
+        _write_json(tables_dir / "table1.json", {"rows": t1, "provenance": prov})
         result.files += [tables_dir / "table1.json", write_csv(tables_dir / "table1.csv", t1)]
         sections.append(Section("Table 1: code reasoning and accuracy by strategy", [
             "Share of responses counted as code reasoning and the accuracy of each strategy (paper §7.5). "
@@ -220,8 +249,8 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  "evaluation. " + TRANSITION_NOTE)
         blocks, rows, dicts = transition_blocks([(base_ev, ev, ev.name) for ev in evals], rule, result.notes)
         if dicts:
-            write_json(tables_dir / "transitions.json", {"tables": dicts, "provenance": prov})
-            write_json(tables_dir / "table2.json", {"rows": rows, "provenance": prov})
+            _write_json(tables_dir / "transitions.json", {"tables": dicts, "provenance": prov})
+            _write_json(tables_dir / "table2.json", {"rows": rows, "provenance": prov})
             result.files += [tables_dir / "transitions.json", tables_dir / "table2.json",
                              write_csv(tables_dir / "table2.csv", rows)]
         sections.append(Section("Strategy transitions and Table 2", [intro, *blocks]))
@@ -245,7 +274,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             bar_blocks += [Image(png, caption=f"{bench}: accuracy after each run vs the baseline"),
                            Table(rows, formats={"base": "{:.1f}", "final": "{:.1f}", "gain": "{:+.1f}"})]
         if all_bar_rows:
-            write_json(tables_dir / "gains.json", {"rows": all_bar_rows, "provenance": prov})
+            _write_json(tables_dir / "gains.json", {"rows": all_bar_rows, "provenance": prov})
             result.files += [tables_dir / "gains.json", write_csv(tables_dir / "gains.csv", all_bar_rows)]
         sections.append(Section("Gains over the baseline", bar_blocks))
     elif evals and base_ev is None:
@@ -264,8 +293,8 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  "last evaluated step, one run per reward as in the paper's Fig. 7. " + TRANSITION_NOTE)
         blocks, rows, dicts = transition_blocks(pairs, rule, result.notes)
         if dicts:
-            write_json(tables_dir / "transitions_runs.json", {"tables": dicts, "provenance": prov})
-            write_json(tables_dir / "table2_runs.json", {"rows": rows, "provenance": prov})
+            _write_json(tables_dir / "transitions_runs.json", {"tables": dicts, "provenance": prov})
+            _write_json(tables_dir / "table2_runs.json", {"rows": rows, "provenance": prov})
             result.files += [tables_dir / "transitions_runs.json", tables_dir / "table2_runs.json",
                              write_csv(tables_dir / "table2_runs.csv", rows)]
         sections.append(Section("Strategy transitions within runs", [intro, *blocks]))
@@ -295,6 +324,6 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     sections.append(Section("Provenance", prov_blocks))
     build_report(title, sections, result.report, subtitle=f"{len(all_evals)} evaluation(s), {len(runs)} run(s)")
     result.files.append(result.report)
-    write_json(out / "outputs.json", {"files": [str(f) for f in result.files], "notes": result.notes,
+    _write_json(out / "outputs.json", {"files": [str(f) for f in result.files], "notes": result.notes,
                                       "provenance": prov})
     return result

@@ -264,8 +264,8 @@ def _render_kv(kv: KeyValues) -> str:
     out.append("<dl>")
     for k, v in kv.items.items():
         inline = json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, tuple)) else ""
-        if isinstance(v, (list, tuple)) and len(inline) <= 100 and not any(isinstance(x, (dict, list)) for x in v):
-            val = html.escape(inline)  # a short flat list reads best on one line
+        if isinstance(v, (list, tuple)) and not any(isinstance(x, (dict, list, tuple)) for x in v):
+            val = html.escape(inline)  # a flat list (argv, names) reads best as one wrapped line
         elif isinstance(v, (dict, list, tuple)):
             val = f"<pre>{html.escape(json.dumps(v, indent=2, ensure_ascii=False, default=str))}</pre>"
         else:

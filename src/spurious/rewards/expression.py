@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from spurious.errors import SpuriousError
 from spurious.rewards.base import Reward
 from spurious.rewards.compose import AllOf, AnyOf, Not, Product, WeightedSum
 
@@ -39,7 +40,7 @@ class Token:
     pos: int
 
 
-class ExpressionError(ValueError):
+class ExpressionError(SpuriousError):
     """A malformed reward expression; the message points at the column."""
 
     def __init__(self, expr: str, pos: int, message: str):

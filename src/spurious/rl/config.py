@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from spurious.errors import SpuriousError
 from spurious.rl.advantages import ADVANTAGE_MODES
 from spurious.rl.loss import AGGREGATIONS, KL_ESTIMATORS, SURROGATES
 
@@ -32,7 +33,7 @@ OPTIMIZERS = ("adamw", "sgd")
 VLLM_MODES = ("colocate", "server")
 
 
-class ConfigError(ValueError):
+class ConfigError(SpuriousError):
     """A bad configuration value; the message names the field."""
 
     def __init__(self, field_name: str, message: str, source: str | None = None):
@@ -279,9 +280,12 @@ def preset_names() -> list[str]:
 
 
 def preset_path(name: str) -> Path:
+    """The YAML file of a preset name, or ``name`` itself when it is a path (a .yaml/.yml suffix or a separator)."""
     p = Path(name)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
+    if p.suffix in (".yaml", ".yml") or os.sep in name or "/" in name:
+        if p.is_file():
+            return p
+        raise ConfigError("preset", f"{name}: {'not a file' if p.exists() else 'file not found'}")
     cand = PRESET_DIR / f"{name}.yaml"
     if not cand.exists():
         raise ConfigError("preset", f"unknown preset {name!r}: choose from {preset_names()} or give a YAML path")
