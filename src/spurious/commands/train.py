@@ -39,68 +39,56 @@ def train(
 
     from rich.console import Console
 
+    from spurious.errors import UsageError
     from spurious.rl.config import build_config, read_config
     from spurious.rl.run import num_processes
 
     console = Console(stderr=True)
     explicit = dict(model=model, dataset=dataset, reward=reward, template=template, name=name,
                     output_dir=output_dir, phases=phases, max_steps=max_steps, seed=seed)
-    try:
-        if resume is not None:
-            fixed = {k: v for k, v in explicit.items() if v is not None and k not in ("phases", "max_steps")}
-            if preset or set_ or fixed:
-                raise typer.BadParameter("--resume takes the run's own config.yaml; only --phases / --max-steps "
-                                         "(a new end point) may be given", param_hint="--resume")
-            cfg = read_config(resume)
-            cfg = cfg.replace(output_dir=str(resume.parent), name=resume.name)
-            if phases is not None or max_steps is not None:
-                cfg = cfg.replace(phases=phases or cfg.phases, max_steps=max_steps)
-        else:
-            cfg = build_config(preset, set_, **explicit)
-        if no_progress:
-            cfg = cfg.replace(progress=False)
-        nproc = num_processes()
-        if num_processes_ is not None:
-            if not dry_run and num_processes_ != nproc:
-                raise typer.BadParameter(f"this launch has {nproc} process(es); --num-processes is for --dry-run "
-                                         f"(start N processes with accelerate launch / torchrun)",
-                                         param_hint="--num-processes")
-            nproc = num_processes_
-        cfg.validate(nproc)
-        if dry_run:
-            import contextlib
-            import sys
+    if resume is not None:
+        fixed = {k: v for k, v in explicit.items() if v is not None and k not in ("phases", "max_steps")}
+        if preset or set_ or fixed:
+            raise UsageError("takes the run's own config.yaml; only --phases / --max-steps (a new end point) "
+                             "may be given", option="--resume")
+        cfg = read_config(resume)
+        cfg = cfg.replace(output_dir=str(resume.parent), name=resume.name)
+        if phases is not None or max_steps is not None:
+            cfg = cfg.replace(phases=phases or cfg.phases, max_steps=max_steps)
+    else:
+        cfg = build_config(preset, set_, **explicit)
+    if no_progress:
+        cfg = cfg.replace(progress=False)
+    nproc = num_processes()
+    if num_processes_ is not None:
+        if not dry_run and num_processes_ != nproc:
+            raise UsageError(f"this launch has {nproc} process(es); --num-processes is for --dry-run (start N "
+                             f"processes with accelerate launch / torchrun)", option="--num-processes")
+        nproc = num_processes_
+    cfg.validate(nproc)
+    if dry_run:
+        import contextlib
+        import sys
 
-            from spurious.rl.preflight import dry_run as check
+        from spurious.rl.preflight import dry_run as check
 
-            with contextlib.redirect_stdout(sys.stderr):  # library chatter (DeepSpeed logs to stdout) off the JSON
-                report = check(cfg, nproc)
-            print(json.dumps(report, indent=2, default=str))
-            return
-    except ValueError as e:
-        from spurious.io import InputError
-
-        if isinstance(e, InputError):
-            raise
-        console.print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2)
-    from spurious.rl.config import ConfigError
+        with contextlib.redirect_stdout(sys.stderr):  # library chatter (DeepSpeed logs to stdout) off the JSON
+            report = check(cfg, nproc)
+        print(json.dumps(report, indent=2, default=str))
+        return
     from spurious.rl.run import train as run_train
 
-    try:
-        result = run_train(cfg, resume=resume is not None, overwrite=overwrite)
-    except ConfigError as e:
-        console.print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2)
+    result = run_train(cfg, resume=resume is not None, overwrite=overwrite)  # SpuriousError: one line, exit 2
     last = result.final
     if result.already_complete:
         if int(os.environ.get("RANK", "0")) == 0:
             console.print(f"{result.run_dir}: already complete ({cfg.total_optimizer_steps} optimizer steps); "
-                          f"nothing changed. Give a later end point (--phases / --max-steps) to extend it.")
+                          f"nothing changed. Give a later end point (--phases / --max-steps) to extend it.",
+                          soft_wrap=True)
         return
     if last and int(os.environ.get("RANK", "0")) == 0:
-        console.print(f"[bold green]done[/] {result.run_dir}: phase {last['phase']}, reward "
-                      f"{last.get('reward/mean', float('nan')):.3f}, accuracy {last.get('accuracy')}")
+        console.print(f"[bold green]done[/] {result.run_dir}: {last['phase'] + 1} phases, reward "
+                      f"{last.get('reward/mean', float('nan')):.3f}, accuracy {last.get('accuracy')}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
