@@ -80,6 +80,26 @@ def test_fast_verdict(gold, answer, expected):
     assert fast_verdict(gold, answer) is expected
 
 
+@pytest.mark.parametrize("gold, answer, expected", [
+    ("32349", "32,349", True), ("5125", "5,125", True), (r"11,\!880", "11880", True), ("1{,}000", "1000", True),
+    ("1000000", "1,000,000", True), ("1000000", r"1{,}000{,}000", True), ("-1234.5", "-1,234.5", True),
+    (r"10\,000", "10000", True), (r"\$1,000", "1000", True),
+    ("32349", "32, 349", None), ("5125", "5, 125", None),  # a comma and a space separate list items
+    ("100", "1,00", None), ("1234567", "12,34,567", None),  # groups of three only
+    ("1000000", "1,000{,}000", None),  # one separator throughout
+])
+def test_thousands_grouping_is_exact(gold, answer, expected):
+    assert fast_verdict(gold, answer) is expected
+
+
+@pytest.mark.parametrize("response, gold", [(r"\boxed{32, 349}", "32349"), (r"\boxed{5, 125}", "5125"),
+                                            (r"\boxed{1,00}", "100")])
+def test_list_is_not_a_thousands_number(response, gold):
+    r = grade(response, gold)
+    assert r.status == "ok" and not r.correct
+    assert canonical_answer(response[7:-1]) != canonical_answer(gold)
+
+
 @pytest.mark.parametrize("gold, answer", [(r"\sqrt{4}", "2"), ("x^2+2x+1", "(x+1)^2"), ("1,2", "2,1"),
                                           (r"\pi", "3.14159"), ("7 3/4", r"\frac{31}{4}")])
 def test_fast_path_defers_symbolic_cases(gold, answer):

@@ -44,9 +44,7 @@ def main() -> None:
     try:
         app()
     except InputError as e:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {e}")
+        print(f"error: {e}", file=sys.stderr)  # one line whatever the terminal width; no markup in paths
         sys.exit(2)
 
 

@@ -5,11 +5,13 @@ The default grader first tries to decide a pair here, without SymPy:
 1. :func:`clean_answer` removes presentation-only LaTeX (``$``, ``\\left``/``\\right``, spacing commands,
    ``\\dfrac``/``\\tfrac``, ``\\text{}`` wrappers, trailing unit ``\\text{...}``, degree marks, ``\\$``, a
    single-variable prefix such as ``x =``, a trailing period, whitespace; a mixed number ``7 3/4`` becomes
-   ``7+3/4`` and is left to math-verify).
+   ``7+3/4`` and is left to math-verify). A whole answer written with thousands separators (``11,\\!880``,
+   ``1{,}000``, ``1,000``, ``1\\,000``) loses them, but only when the grouping is exact: groups of three
+   digits, one separator throughout. A comma followed by a space separates list items (``32, 349`` is the
+   list 32, 349, never 32349), and ``1,00`` or ``1,000{,}000`` stay as they are.
 2. Equal cleaned strings are equivalent.
-3. :func:`parse_number` reads integers, decimals, zero padding (``025``), ``142.0``, thousands separators
-   (``11,\\!880``, ``1{,}000``, ``1,000``), fractions (``\\frac{a}{b}``, ``\\frac12``, ``a/b``, with signs) and
-   percentages as exact :class:`fractions.Fraction` values. Two numbers are compared exactly, except that
+3. :func:`parse_number` reads integers, decimals, zero padding (``025``), ``142.0``, fractions
+   (``\\frac{a}{b}``, ``\\frac12``, ``a/b``, with signs) and percentages as exact :class:`fractions.Fraction` values. Two numbers are compared exactly, except that
    (as in math-verify) a decimal matches when both round to the same 6 decimal places, and a percentage
    ``p%`` matches both ``p`` and ``p/100``.
 4. Bracketed tuples/intervals whose elements are all numbers compare element-wise with the same brackets.
@@ -25,7 +27,7 @@ from fractions import Fraction
 from typing import Optional
 
 __all__ = ["clean_answer", "glue_mixed_numbers", "parse_number", "Number", "numbers_equal", "fast_verdict",
-           "canonical_answer"]
+           "canonical_answer", "ungroup_thousands"]
 
 _SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\displaystyle|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])")
 _WRAPPERS = ("\\text{", "\\textbf{", "\\mathrm{", "\\mbox{", "\\textrm{", "\\mathbf{", "\\boxed{")
@@ -65,6 +67,7 @@ def clean_answer(s: str) -> str:
         if len(s) >= len(left) + len(right) and s.startswith(left) and s.endswith(right):
             s = s[len(left):len(s) - len(right)].strip()
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = s.replace(",\\!", "{,}")  # a comma pulled tight to the next digit group is a thousands separator
     s = _SPACING.sub(" ", s)
     s = _DEGREES.sub("", s)
     s = s.replace("\\$", "").replace("\\%", "%")
@@ -75,8 +78,20 @@ def clean_answer(s: str) -> str:
     s = s.strip().rstrip(".").strip()
     if s.count("=") == 1:
         s = _VAR_PREFIX.sub("", s)
-    s = glue_mixed_numbers(s)
-    return re.sub(r"\s+", "", s.replace("\u2212", "-"))
+    s = glue_mixed_numbers(s).replace("\u2212", "-")
+    return re.sub(r"\s+", "", ungroup_thousands(s.strip()))
+
+
+_GROUPED = re.compile(r"([+-]?\d{1,3})((,|\{,\})\d{3}(?:\3\d{3})*)(\.\d+)?(%?)")
+
+
+def ungroup_thousands(s: str) -> str:
+    """``1,000`` / ``11{,}880`` / ``-1,234,567.5`` -> digits only, when all of ``s`` is one number grouped exactly
+    (the first group of 1-3 digits, then groups of three, one separator throughout); anything else unchanged."""
+    m = _GROUPED.fullmatch(s)
+    if m is None:
+        return s
+    return m.group(1) + m.group(2).replace(m.group(3), "") + (m.group(4) or "") + m.group(5)
 
 
 @dataclass(frozen=True)
@@ -89,7 +104,6 @@ class Number:
 
 
 _INT = re.compile(r"[+-]?\d+")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
 _FRAC = re.compile(r"([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}")
 _FRAC_SHORT = re.compile(r"([+-]?)\\frac(\d)(\d)")
@@ -102,9 +116,6 @@ def _plain(s: str) -> Optional[tuple[Fraction, bool]]:
         return None
     if _INT.fullmatch(s):
         return Fraction(int(s)), False
-    if _THOUSANDS.fullmatch(s):
-        t = s.replace(",", "")
-        return Fraction(t), "." in t
     if _DECIMAL.fullmatch(s):
         return Fraction(s if not s.endswith(".") else s[:-1]), True
     for pattern in (_FRAC, _FRAC_SHORT):
@@ -123,7 +134,6 @@ def _plain(s: str) -> Optional[tuple[Fraction, bool]]:
 
 def parse_number(s: str) -> Optional[Number]:
     """An exact number from a *cleaned* answer (see :func:`clean_answer`), or None if it is not one."""
-    s = s.replace("{,}", ",")
     percent = s.endswith("%")
     if percent:
         s = s[:-1]
