@@ -178,3 +178,64 @@ def test_workers_die_with_a_killed_parent(spawn_in_thread):
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(worker)
+
+
+# --- lone surrogates ("\ud800" is valid JSON and a valid Python str, but UTF-8 cannot encode it) ---------------
+
+LONE = "\ud800"
+
+
+@pytest.mark.parametrize("grader", ["default", "official"])
+def test_lone_surrogates_never_crash_grading(grader):
+    responses = [LONE + r" so \boxed{5}", r"\boxed{5" + LONE + "}", r"\boxed{\sqrt{4}}", LONE, r"\boxed{6}"]
+    golds = ["5", "5", "2" + LONE, "5", LONE]
+    out = grade_many(responses, golds, grader=grader, timeout=TIMEOUT)
+    assert out[0].correct and out[0].status == "ok"  # a surrogate in the prose does not matter
+    assert not any(r.correct for r in out[1:])
+    if grader == "default":  # a surrogate inside the compared answer is refused before SymPy
+        assert out[1].status == "error" and out[2].status == "error"
+
+
+def test_lone_surrogates_are_written_losslessly(tmp_path):
+    import json
+
+    from spurious.io import append_jsonl, read_jsonl, write_json, write_jsonl
+
+    rows = [{"response": "a" + LONE + "b \udfff é", "answer": "5"}]
+    write_jsonl(tmp_path / "x.jsonl", rows)
+    write_jsonl(tmp_path / "x.jsonl.gz", rows)
+    append_jsonl(tmp_path / "a.jsonl", rows[0])
+    write_json(tmp_path / "s.json", {"rows": rows})
+    assert read_jsonl(tmp_path / "x.jsonl") == rows == read_jsonl(tmp_path / "x.jsonl.gz")
+    assert read_jsonl(tmp_path / "a.jsonl") == rows
+    assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8")) == {"rows": rows}
+    text = (tmp_path / "x.jsonl").read_text(encoding="utf-8")
+    assert "\\ud800" in text and "é" in text  # escaped surrogate, other text as is
+
+
+def test_commands_write_rows_with_lone_surrogates(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from spurious.cli import app
+
+    rows = [{"response": LONE + r" \boxed{5}", "answer": "5"}, {"response": (LONE + "0123456789") * 12, "answer": "5"},
+            {"response": r"\boxed{5" + LONE + "}", "answer": "5"}]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")  # ensure_ascii: "\ud800"
+    runner = CliRunner()
+    r = runner.invoke(app, ["grade", str(inp), "-o", str(tmp_path / "g.jsonl"), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    graded = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [g["response"] for g in graded] == [row["response"] for row in rows]
+    assert [g["status"] for g in graded] == ["ok", "no_answer", "error"]
+    assert [g["correct"] for g in graded] == [True, False, False]
+    for spec, expected in (("no_repetition", [1.0, 0.0, 1.0]), ("gt", [1.0, 0.0, 0.0]), ("format", None)):
+        out = tmp_path / f"{spec}.jsonl"
+        r = runner.invoke(app, ["reward", spec, str(inp), "-o", str(out)])
+        assert r.exit_code == 0, (spec, r.output, r.exception)
+        scored = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert [s["response"] for s in scored] == [row["response"] for row in rows]
+        if expected is not None:
+            assert [s["reward"] for s in scored] == expected, spec
