@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sys
 import time
 from typing import Any, Callable
@@ -51,6 +52,15 @@ def _parse_gold(gold: str) -> tuple:
     return tuple(parse("$" + gold + "$", parsing_timeout=None))
 
 
+def one_line(latex: str) -> str:
+    """Line breaks (and the spaces around them) as one space: in LaTeX math they are plain whitespace, but
+    math-verify's ``$...$`` pattern does not cross a newline (a multi-line ``pmatrix`` gold would not parse)."""
+    return _LINE_BREAK.sub(" ", latex) if "\n" in latex or "\r" in latex else latex
+
+
+_LINE_BREAK = re.compile(r"\s*[\r\n]\s*")
+
+
 def math_verify_equal(gold: str, answer: str, raw: bool = False) -> bool:
     """math-verify's verdict, gold first (``"$" + gold + "$"``), without its signal-based timeouts.
 
@@ -60,7 +70,8 @@ def math_verify_equal(gold: str, answer: str, raw: bool = False) -> bool:
     """
     from math_verify import parse, verify
 
-    gold_parsed = list(_parse_gold(gold))
+    gold_parsed = list(_parse_gold(one_line(gold)))
+    answer = one_line(answer)
     answer_parsed = parse(answer if raw else "\\boxed{" + answer + "}", parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
@@ -82,10 +93,26 @@ def sleep_for(seconds: float) -> bool:
     return True
 
 
+def spin_for(cpu_seconds: float) -> bool:
+    """A task that burns ``cpu_seconds`` of CPU time (used by tests of the CPU-time budget)."""
+    end = time.process_time() + cpu_seconds
+    while time.process_time() < end:
+        pass
+    return True
+
+
+def sleep_then(seconds: float, kind: str, args: tuple) -> Any:
+    """Wait ``seconds`` without using CPU, then run task ``kind`` (tests: a starved worker on a busy machine)."""
+    time.sleep(seconds)
+    return HANDLERS[kind](*args)
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     "math_verify": math_verify_equal,
     "official_sympy": official_sympy_equal,
     "sleep": sleep_for,
+    "spin": spin_for,
+    "sleep_then": sleep_then,
 }
 
 

@@ -27,7 +27,8 @@ from fractions import Fraction
 from typing import Optional
 
 __all__ = ["clean_answer", "glue_mixed_numbers", "parse_number", "Number", "numbers_equal", "fast_verdict",
-           "canonical_answer", "ungroup_thousands"]
+           "canonical_answer", "ungroup_thousands",
+           "answer_parts"]
 
 _SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\displaystyle|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])")
 _WRAPPERS = ("\\text{", "\\textbf{", "\\mathrm{", "\\mbox{", "\\textrm{", "\\mathbf{", "\\boxed{")
@@ -225,3 +226,42 @@ def canonical_answer(s: str) -> str:
         if all(x is not None for x in nums):
             return t[0] + ",".join(_number_key(x) for x in nums) + t[2]
     return c
+
+
+def _top_level_split(s: str) -> list[str]:
+    """``s`` split at the commas outside any bracket or brace."""
+    depth, parts, start = 0, [], 0
+    for i, c in enumerate(s):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(s[start:i])
+            start = i + 1
+    parts.append(s[start:])
+    return parts
+
+
+def _encloses(s: str, left: str, right: str) -> bool:
+    """Whether ``s`` is one ``left ... right`` group (the opening brace closes at the very end)."""
+    if not (s.startswith(left) and s.endswith(right)) or len(s) < len(left) + len(right):
+        return False
+    depth = 0
+    for i in range(len(left) - 1, len(s)):  # from the opening brace on
+        depth += (s[i] == "{") - (s[i] == "}")
+        if depth == 0 and i < len(s) - 1:
+            return False
+    return depth == 0
+
+
+def answer_parts(s: str) -> list[str]:
+    """The parts of a list answer: ``(2, 2), (6, 2)`` -> ``["(2,2)", "(6,2)"]``, ``1,-2`` -> ``["1", "-2"]``, a set
+    ``\\{1,2,3\\}`` or ``{1,2,3}`` -> its elements; a single answer (a number, a tuple ``(1, 2)``, an interval) is one
+    part. Parts are cleaned (:func:`clean_answer`); empty parts are dropped."""
+    c = clean_answer(s)
+    for left, right in (("\\{", "\\}"), ("{", "}")):
+        if _encloses(c, left, right):
+            c = c[len(left):len(c) - len(right)]
+            break
+    return [p for p in _top_level_split(c) if p]

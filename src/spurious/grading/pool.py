@@ -1,12 +1,18 @@
-"""A process pool with a hard per-task wall-clock deadline, for SymPy/math-verify work.
+"""A process pool with a per-task CPU-time budget and a hard wall-clock cap, for SymPy/math-verify work.
 
 Why not ``multiprocessing.Pool``/``ProcessPoolExecutor``: neither can abandon one stuck task without tearing
 down the pool, and math-verify's own timeouts use ``signal.alarm`` (main thread only). Here each worker is a
 fresh interpreter (``python -m spurious.grading._worker``, so nothing of the caller -- torch, CUDA, threads,
-the ``__main__`` script -- is inherited or re-imported) that handles one task at a time over a pipe. The parent
-waits on all pipes with the earliest deadline as timeout; a worker that passes its deadline is killed
-(SIGKILL) and replaced, and its task is reported as ``"timeout"``. A worker that dies (crash, memory limit)
-yields ``"error"``. Nothing a task does can stall the batch for longer than its deadline.
+the ``__main__`` script -- is inherited or re-imported) that handles one task at a time over a pipe.
+
+Deadline: a task may use ``timeout`` seconds of its worker's **CPU time** (read from ``/proc``), so a correct
+answer is not lost because the machine is busy and the worker got only part of a core; whatever happens it is
+stopped after ``WALL_CAP_FACTOR * timeout`` seconds of wall clock (a task that sleeps or is starved). The
+parent waits on all pipes with the earliest moment a budget could run out as timeout; a worker past its
+budget or cap is killed (SIGKILL) and replaced, and its task is reported as ``"timeout"``. A task that passed
+``timeout`` seconds of wall clock with CPU budget left is counted in ``counters.extended``. Without ``/proc``
+(not Linux) the budget is wall clock. A worker that dies (crash, memory limit) yields ``"error"``. Nothing a
+task does can stall the batch for longer than the wall-clock cap.
 """
 
 from __future__ import annotations
@@ -22,9 +28,26 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-__all__ = ["WorkerPool", "TaskResult", "default_worker_count"]
+__all__ = ["WorkerPool", "TaskResult", "default_worker_count", "process_cpu_seconds", "WALL_CAP_FACTOR"]
 
+WALL_CAP_FACTOR = 3.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory that contains `spurious/`
+
+
+def process_cpu_seconds(pid: int) -> Optional[float]:
+    """User + system CPU seconds of a live process (Linux ``/proc``), or None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+try:
+    _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+except (AttributeError, ValueError, OSError):  # not POSIX
+    _CLOCK_TICKS = 100
 
 
 def default_worker_count() -> int:
@@ -51,8 +74,11 @@ class _Worker:
     started: float
     ready: bool = False
     task: Optional[int] = None
-    deadline: float = 0.0
+    deadline: float = 0.0  # the next moment the task's budget could be spent (then its CPU time is read)
+    hard_deadline: float = 0.0  # the wall-clock cap
     dispatched: float = 0.0
+    cpu_at_dispatch: Optional[float] = None
+    extended: bool = False
 
 
 @dataclass
@@ -61,6 +87,7 @@ class PoolCounters:
     timeouts: int = 0
     errors: int = 0
     tasks: int = 0
+    extended: int = 0  # tasks that ran past ``timeout`` of wall clock with CPU budget left
     start_failures: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -68,10 +95,14 @@ class PoolCounters:
 class WorkerPool:
     """``size`` worker processes; :meth:`run` executes a list of tasks with a per-task deadline."""
 
-    def __init__(self, size: int, *, memory_mb: int = 1024, startup_timeout: float = 120.0):
+    def __init__(self, size: int, *, memory_mb: int = 1024, startup_timeout: float = 120.0,
+                 wall_cap_factor: float = WALL_CAP_FACTOR):
         if size < 1:
             raise ValueError(f"a worker pool needs at least 1 worker, got {size}")
+        if wall_cap_factor < 1:
+            raise ValueError(f"wall_cap_factor must be at least 1, got {wall_cap_factor}")
         self.size, self.memory_mb, self.startup_timeout = size, memory_mb, startup_timeout
+        self.wall_cap_factor = wall_cap_factor
         self.counters = PoolCounters()
         self._owner_pid = os.getpid()
         self._workers: list[_Worker] = [self._spawn() for _ in range(size)]
@@ -141,8 +172,9 @@ class WorkerPool:
     # -- running tasks ------------------------------------------------------------------------------------------
     def run(self, tasks: Sequence[tuple[str, tuple]], timeout: float,
             on_result: Optional[Callable[[int, TaskResult], None]] = None) -> list[TaskResult]:
-        """Run ``(kind, args)`` tasks (see ``_worker.HANDLERS``); each gets ``timeout`` seconds of wall clock
-        from the moment it is handed to an idle worker. Results come back in task order."""
+        """Run ``(kind, args)`` tasks (see ``_worker.HANDLERS``); each gets ``timeout`` seconds of CPU time, at
+        most ``wall_cap_factor * timeout`` of wall clock, from the moment it is handed to an idle worker. Results
+        come back in task order."""
         if self._closed or not self.owned_here:
             raise RuntimeError("the worker pool is closed or belongs to another process")
         if timeout <= 0:
@@ -177,6 +209,8 @@ class WorkerPool:
                         self._replace(w)
                         continue
                     w.task, w.dispatched, w.deadline = idx, now, now + timeout
+                    w.hard_deadline, w.extended = now + self.wall_cap_factor * timeout, False
+                    w.cpu_at_dispatch = process_cpu_seconds(w.proc.pid)
             waiting = [w for w in self._workers if w.task is not None or not w.ready]
             if not waiting:
                 continue
@@ -204,8 +238,15 @@ class WorkerPool:
                     elif w.task is not None and msg[0] == w.task:
                         finish(w, TaskResult(msg[1], msg[2]))
                 elif w.task is not None and now >= w.deadline:
-                    finish(w, TaskResult("timeout", None))
-                    self._replace(w)
+                    left = self._budget_left(w, timeout, now)
+                    if left <= 0:
+                        finish(w, TaskResult("timeout", None))
+                        self._replace(w)
+                    else:
+                        if not w.extended:
+                            w.extended = True
+                            self.counters.extended += 1
+                        w.deadline = min(now + left, w.hard_deadline)
                 elif not w.ready and now >= w.started + self.startup_timeout:
                     self.counters.start_failures += 1
                     failures_in_a_row += 1
@@ -214,6 +255,16 @@ class WorkerPool:
                         self._fail_everything(results, queue, "grading workers fail to start")
                         return results  # type: ignore[return-value]
         return results  # type: ignore[return-value]
+
+    def _budget_left(self, w: _Worker, timeout: float, now: float) -> float:
+        """Seconds of CPU budget the task on ``w`` has left (0 once it is spent or the wall-clock cap is reached;
+        without a CPU reading the budget is wall clock)."""
+        if now >= w.hard_deadline or w.cpu_at_dispatch is None:
+            return 0.0
+        cpu = process_cpu_seconds(w.proc.pid)
+        if cpu is None:
+            return 0.0
+        return max(0.0, timeout - (cpu - w.cpu_at_dispatch))
 
     def _fail_everything(self, results: list, queue: deque, why: str) -> None:
         for w in self._workers:
