@@ -1,6 +1,7 @@
-"""A grading worker process: ``python -m spurious.grading._worker MEMORY_MB [--pdeathsig]``.
+"""A grading worker process: ``python -m spurious.grading._worker MEMORY_MB [--pdeathsig] [--fork-server]``.
 
-It reads ``(task_id, kind, args)`` messages from stdin and writes ``(task_id, "ok"|"error", value)`` to the
+With ``--fork-server`` the process warms up once and forks ready workers on request (see :func:`serve_forks`).
+A worker reads ``(task_id, kind, args)`` messages from stdin and writes ``(task_id, "ok"|"error", value)`` to the
 original stdout (both :class:`multiprocessing.connection.Connection` framing). Everything the libraries print
 goes to stderr. The parent enforces the wall-clock deadline by killing this process, so math-verify's own
 ``signal.alarm`` timeouts are switched off here (they would end a call early with a silent ``False``).
@@ -116,26 +117,32 @@ HANDLERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def serve(memory_mb: int, use_pdeathsig: bool = False) -> None:
+def _warm_up() -> None:
+    """Build math-verify's LaTeX parser tables (about a second on the first parse) before announcing readiness,
+    so that start-up is never charged to the first task's budget."""
+    cap_math_verify_logging()
+    math_verify_equal(r"\frac{1}{2}", r"\sqrt{x}+0.5")
+    official_sympy_equal([("x^2+2x+1", "(x+1)^2")])
+
+
+def _quiet_stdout() -> int:
+    """Point fd 1 and ``sys.stdout`` at stderr (stray prints never reach a result channel); the old fd 1."""
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return out_fd
+
+
+def _work(in_fd: int, out_fd: int, memory_mb: int) -> None:
+    """Serve tasks from ``in_fd``, results to ``out_fd``, under the address-space cap, until the inbox closes."""
     from multiprocessing.connection import Connection
 
-    die_with_parent(use_pdeathsig)
-
-    out_fd = os.dup(1)
-    os.dup2(2, 1)  # stray prints go to stderr, never into the result channel
-    sys.stdout = sys.stderr
     if memory_mb > 0:
         import resource
 
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    inbox, outbox = Connection(0, writable=False), Connection(out_fd, readable=False)
-
-    cap_math_verify_logging()
-    # Warm up before announcing readiness: the first LaTeX parse builds ANTLR's tables (about a second), which
-    # must not be charged to the first task's deadline.
-    math_verify_equal(r"\frac{1}{2}", r"\sqrt{x}+0.5")
-    official_sympy_equal([("x^2+2x+1", "(x+1)^2")])
+    inbox, outbox = Connection(in_fd, writable=False), Connection(out_fd, readable=False)
     outbox.send(("ready", os.getpid(), None))
     while True:
         try:
@@ -150,5 +157,60 @@ def serve(memory_mb: int, use_pdeathsig: bool = False) -> None:
             outbox.send((task_id, "error", f"{type(e).__name__}: {str(e)[:200]}"))
 
 
+def serve(memory_mb: int, use_pdeathsig: bool = False) -> None:
+    """One worker: tasks on stdin, results on the original stdout."""
+    die_with_parent(use_pdeathsig)
+    out_fd = _quiet_stdout()
+    _warm_up()
+    _work(0, out_fd, memory_mb)
+
+
+def _reap() -> bool:
+    """Collect every exited child; whether some child is still running."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+
+
+def serve_forks(memory_mb: int, use_pdeathsig: bool = False) -> None:
+    """A fork server: warm up once, then for every ``b"fork"`` request on the unix socket at fd 0 (carrying the
+    new worker's inbox and outbox fds) fork a worker that is warm from its first instant. Forked workers die with
+    this process, which dies with the pool's owner, and are reaped here."""
+    import signal
+    import socket
+
+    die_with_parent(use_pdeathsig)
+    _quiet_stdout()
+    _warm_up()
+    signal.signal(signal.SIGCHLD, lambda *_: _reap())  # the pool kills workers by pid; we reap them
+    control = socket.socket(fileno=0)
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 16, 2)
+        except OSError:
+            msg, fds = b"", []
+        if not msg or len(fds) != 2:  # the pool closed: reap what is left (their CPU time is then accounted)
+            end = time.monotonic() + 2.0
+            while _reap() and time.monotonic() < end:
+                time.sleep(0.01)
+            os._exit(0)  # skip the interpreter's teardown of SymPy
+        pid = os.fork()
+        if pid == 0:
+            try:
+                control.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                die_with_parent(True)  # forked from this process's main thread: PR_SET_PDEATHSIG is exact
+                _work(fds[0], fds[1], memory_mb)
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+
+
 if __name__ == "__main__":
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0, use_pdeathsig="--pdeathsig" in sys.argv[2:])
+    _memory = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    (serve_forks if "--fork-server" in sys.argv[2:] else serve)(_memory, use_pdeathsig="--pdeathsig" in sys.argv[2:])

@@ -15,6 +15,7 @@ The default grader first tries to decide a pair here, without SymPy:
    (as in math-verify) a decimal matches when both round to the same 6 decimal places, and a percentage
    ``p%`` matches both ``p`` and ``p/100``.
 4. Bracketed tuples/intervals whose elements are all numbers compare element-wise with the same brackets.
+5. A number never equals a tuple, an interval with distinct ends or a matrix with several entries.
 
 Anything else is left undecided (``None``) and goes to math-verify in a worker process.
 """
@@ -30,7 +31,7 @@ __all__ = ["clean_answer", "glue_mixed_numbers", "parse_number", "Number", "numb
            "canonical_answer", "ungroup_thousands",
            "answer_parts"]
 
-_SPACING = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\displaystyle|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])")
+_SPACING = re.compile(r"(?<!\\)\\[,;:! ]|\\quad|\\qquad|~|\\displaystyle|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])")
 _WRAPPERS = ("\\text{", "\\textbf{", "\\mathrm{", "\\mbox{", "\\textrm{", "\\mathbf{", "\\boxed{")
 _VAR_PREFIX = re.compile(r"^(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?\s*=\s*(?=\S)")
 _TRAILING_UNIT = re.compile(r"^(.+?)\s*\\(?:text|mbox|mathrm)\{\s*[A-Za-z][A-Za-z .\^0-9]*\}$")
@@ -184,6 +185,24 @@ def _split_tuple(s: str) -> Optional[tuple[str, list[str], str]]:
     return s[0], parts, s[-1]
 
 
+_MATRIX = re.compile(r"\\begin\{[pbvBV]?matrix\}(.*)\\end\{[pbvBV]?matrix\}", re.DOTALL)
+
+
+def _is_container(s: str) -> bool:
+    """Whether a cleaned answer is certainly not a single number: a matrix with two or more entries, a tuple,
+    or an interval other than a closed ``[a, b]`` whose ends may coincide (``[5, 5]`` is the number 5)."""
+    m = _MATRIX.fullmatch(s)
+    if m is not None:
+        return "&" in m.group(1) or "\\\\" in m.group(1)
+    t = _split_tuple(s)
+    if t is None or len(t[1]) < 2 or not all(t[1]):
+        return False
+    if (t[0], t[2]) != ("[", "]"):
+        return True
+    ends = [parse_number(x) for x in t[1]]
+    return len(ends) != 2 or (None not in ends and ends[0].value != ends[1].value)
+
+
 def fast_verdict(gold: str, answer: str) -> Optional[bool]:
     """Decide equivalence of two extracted answers exactly and cheaply, or return None (undecided)."""
     g, a = clean_answer(gold), clean_answer(answer)
@@ -192,6 +211,8 @@ def fast_verdict(gold: str, answer: str) -> Optional[bool]:
     ng, na = parse_number(g), parse_number(a)
     if ng is not None and na is not None:
         return numbers_equal(ng, na)
+    if (ng is not None and _is_container(a)) or (na is not None and _is_container(g)):
+        return False  # a number is never a tuple, an interval or a matrix
     tg, ta = _split_tuple(g), _split_tuple(a)
     if tg is not None and ta is not None and len(tg[1]) > 1 and len(ta[1]) > 1:
         eg = [parse_number(x) for x in tg[1]]

@@ -17,7 +17,10 @@ task does can stall the batch for longer than the wall-clock cap.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -66,9 +69,31 @@ class TaskResult:
     seconds: float = 0.0
 
 
+class _ForkedProcess:
+    """A worker forked by the fork server (not our child): its pid is known once it reports ready."""
+
+    def __init__(self) -> None:
+        self.pid: Optional[int] = None
+
+    def kill(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float) -> None:
+        """Until the process is gone (the fork server reaps it), at most ``timeout`` seconds."""
+        end = time.monotonic() + timeout
+        while self.pid is not None and time.monotonic() < end:
+            try:
+                os.kill(self.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.005)
+
+
 @dataclass
 class _Worker:
-    proc: subprocess.Popen
+    proc: Any  # subprocess.Popen, or _ForkedProcess
     inbox: Connection  # parent -> worker
     outbox: Connection  # worker -> parent
     started: float
@@ -96,7 +121,7 @@ class WorkerPool:
     """``size`` worker processes; :meth:`run` executes a list of tasks with a per-task deadline."""
 
     def __init__(self, size: int, *, memory_mb: int = 1024, startup_timeout: float = 120.0,
-                 wall_cap_factor: float = WALL_CAP_FACTOR):
+                 wall_cap_factor: float = WALL_CAP_FACTOR, fork_server: bool = True):
         if size < 1:
             raise ValueError(f"a worker pool needs at least 1 worker, got {size}")
         if wall_cap_factor < 1:
@@ -105,27 +130,67 @@ class WorkerPool:
         self.wall_cap_factor = wall_cap_factor
         self.counters = PoolCounters()
         self._owner_pid = os.getpid()
-        self._workers: list[_Worker] = [self._spawn() for _ in range(size)]
         self._closed = False
+        self._forks: Optional[tuple[subprocess.Popen, socket.socket]] = self._start_fork_server() \
+            if fork_server and size > 1 else None
+        self._workers: list[_Worker] = [self._spawn() for _ in range(size)]
 
     # -- worker lifecycle ---------------------------------------------------------------------------------------
-    def _spawn(self) -> _Worker:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
+    def _command(self, *flags: str) -> tuple[list[str], dict]:
         env = dict(os.environ)
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
         env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        main = ["--pdeathsig"] if threading.current_thread() is threading.main_thread() else []
+        return [sys.executable, "-m", "spurious.grading._worker", str(self.memory_mb), *main, *flags], env
+
+    def _start_fork_server(self) -> Optional[tuple[subprocess.Popen, socket.socket]]:
+        """One warmed-up process that forks the workers (each extra worker then costs milliseconds, not an
+        interpreter start and a parser warm-up); None where that is not available."""
+        if not (hasattr(os, "fork") and hasattr(socket, "send_fds") and sys.platform.startswith("linux")):
+            return None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        cmd, env = self._command("--fork-server")
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "spurious.grading._worker", str(self.memory_mb)]
-                + (["--pdeathsig"] if threading.current_thread() is threading.main_thread() else []),
-                stdin=to_child_r, stdout=from_child_w, env=env, close_fds=True,
-            )
+            proc = subprocess.Popen(cmd, stdin=theirs.fileno(), stdout=subprocess.DEVNULL, env=env, close_fds=True)
+        except OSError:
+            ours.close()
+            return None
+        finally:
+            theirs.close()
+        return proc, ours
+
+    def _spawn(self) -> _Worker:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            proc: Any = None
+            if self._forks is not None and self._forks[0].poll() is None:
+                try:
+                    socket.send_fds(self._forks[1], [b"fork"], [to_child_r, from_child_w])
+                    proc = _ForkedProcess()
+                except OSError:  # the fork server is gone: start interpreters from now on
+                    self._stop_fork_server()
+            if proc is None:
+                cmd, env = self._command()
+                proc = subprocess.Popen(cmd, stdin=to_child_r, stdout=from_child_w, env=env, close_fds=True)
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
         return _Worker(proc, Connection(to_child_w, readable=False), Connection(from_child_r, writable=False),
                        started=time.monotonic())
+
+    def _stop_fork_server(self) -> None:
+        if self._forks is not None:
+            proc, sock = self._forks
+            self._forks = None
+            with contextlib.suppress(OSError):
+                sock.close()  # the fork server reaps its workers and exits
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                    proc.kill()
+                    proc.wait(timeout=10)
 
     def _kill(self, w: _Worker) -> None:
         try:
@@ -158,6 +223,7 @@ class WorkerPool:
             return
         for w in self._workers:
             self._kill(w)
+        self._stop_fork_server()
 
     def __enter__(self) -> "WorkerPool":
         return self
@@ -235,6 +301,8 @@ class WorkerPool:
                         continue
                     if not w.ready:
                         w.ready, failures_in_a_row = True, 0
+                        if isinstance(w.proc, _ForkedProcess):
+                            w.proc.pid = msg[1]
                     elif w.task is not None and msg[0] == w.task:
                         finish(w, TaskResult(msg[1], msg[2]))
                 elif w.task is not None and now >= w.deadline:
@@ -282,8 +350,10 @@ class WorkerPool:
             for conn in wait([w.outbox for w in pending], timeout=max(0.0, end - time.monotonic())):
                 w = next(x for x in pending if x.outbox is conn)
                 try:
-                    conn.recv()
+                    msg = conn.recv()
                     w.ready = True
+                    if isinstance(w.proc, _ForkedProcess):
+                        w.proc.pid = msg[1]
                 except (EOFError, OSError):
                     self.counters.start_failures += 1
                     self._replace(w)
