@@ -75,6 +75,10 @@ def test_unknown_mode_and_bad_type():
     ("(1,2)", "(1,2,3)", False), ("26", "27", False), (r"\frac{1}{3}", "0.333", False),
     (r"\frac{1}{3}", "0.333333", True), ("0.09071950", r"\frac{87}{959}", False), ("2", "4/2", True),
     ("5", "5.", True), ("-0", "0", True), ("\u22125", "-5", True),
+    # a number is never a tuple, an interval with distinct ends or a matrix with several entries
+    ("65", "(1,-16,-4,43)", False), (r"\left( 3, \frac{\pi}{2} \right)", "5", False), ("3", "[0,1)", False),
+    ("12", r"\left(\frac{3}{5},\frac{8}{3}\right]", False), ("1", "[1,2]", False),
+    ("27", r"\begin{pmatrix} 1/5 \\ -18/5 \end{pmatrix}", False), ("2", r"\begin{pmatrix} 1 & 2 \end{pmatrix}", False),
 ])
 def test_fast_verdict(gold, answer, expected):
     assert fast_verdict(gold, answer) is expected
@@ -101,13 +105,18 @@ def test_list_is_not_a_thousands_number(response, gold):
 
 
 @pytest.mark.parametrize("gold, answer", [(r"\sqrt{4}", "2"), ("x^2+2x+1", "(x+1)^2"), ("1,2", "2,1"),
-                                          (r"\pi", "3.14159"), ("7 3/4", r"\frac{31}{4}")])
+                                          (r"\pi", "3.14159"), ("7 3/4", r"\frac{31}{4}"),
+                                          ("5", "[5,5]"), ("5", r"[5, \frac{10}{2}]"),  # degenerate: the number 5
+                                          ("5", r"\begin{pmatrix} 5 \end{pmatrix}")])
 def test_fast_path_defers_symbolic_cases(gold, answer):
     assert fast_verdict(gold, answer) is None
 
 
 def test_clean_and_parse():
     assert clean_answer(r"$\left( 1,\ 2 \right)$.") == "(1,2)"
+    # a row break followed by a space stays a row break (it is not the spacing command "\ ")
+    assert clean_answer(r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}") == r"\begin{pmatrix}1\\2\end{pmatrix}"
+    assert clean_answer(r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}") != clean_answer(r"\begin{pmatrix} 1 \ 2 \end{pmatrix}")
     assert clean_answer(r"\text{\textbf{B}}") == "B"
     assert clean_answer(r"x = \frac{1}{2}") == r"\frac{1}{2}"
     assert clean_answer(r"a = 1, b = 2") == "a=1,b=2"  # two equations: no prefix stripping

@@ -140,6 +140,25 @@ def test_pool_deadline_and_crash_recovery():
         assert pool.run([("math_verify", ("2", r"\sqrt{4}"))], timeout=30)[0].value is True  # still works
 
 
+def test_fork_server_workers_are_warm_replaced_and_reaped():
+    """With two or more workers, one warmed-up process forks them; a killed worker is replaced by a new fork,
+    and closing the pool leaves no process behind."""
+    with WorkerPool(2) as pool:
+        pool.warm()
+        assert pool._forks is not None
+        pids = [w.proc.pid for w in pool._workers]
+        assert all(_alive(p) for p in pids) and len(set(pids)) == 2
+        out = pool.run([("spin", (30,)), ("math_verify", ("2", r"\sqrt{4}"))], timeout=0.3)
+        assert [r.status for r in out] == ["timeout", "ok"] and out[1].value is True
+        assert pool.run([("math_verify", ("3", r"\sqrt{9}"))] * 4, timeout=30)[0].value is True
+        pids += [w.proc.pid for w in pool._workers]
+        server = pool._forks[0].pid
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids + [server]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids + [server])
+
+
 def test_deadline_is_cpu_time_with_a_wall_clock_cap():
     """A task that waits (as one starved on a busy machine does) is not charged for the wall clock it spends
     without CPU; one that burns CPU is stopped when its budget is spent; one that never finishes dies at the cap."""
@@ -199,16 +218,17 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc"), reason="needs /proc")
+@pytest.mark.parametrize("size", [1, 2])  # one interpreter; workers forked by the fork server
 @pytest.mark.parametrize("spawn_in_thread", [False, True])  # PR_SET_PDEATHSIG / the watchdog thread
-def test_workers_die_with_a_killed_parent(spawn_in_thread):
+def test_workers_die_with_a_killed_parent(spawn_in_thread, size):
     """A SIGKILLed parent (no atexit) must not leave a worker stuck in a computation."""
     import subprocess
     import sys
 
-    make = "p = WorkerPool(1)"
+    make = f"p = WorkerPool({size})"
     if spawn_in_thread:
         make = ("import threading\n"
-                "t = threading.Thread(target=lambda: globals().update(p=WorkerPool(1)))\nt.start(); t.join()")
+                f"t = threading.Thread(target=lambda: globals().update(p=WorkerPool({size})))\nt.start(); t.join()")
     script = ("from spurious.grading.pool import WorkerPool\n" + make + "\n"
               "p.warm(); print(p._workers[0].proc.pid, flush=True)\n"
               "p.run([('sleep', (120,))], timeout=300)\n")
