@@ -90,6 +90,7 @@ def test_fast_verdict(gold, answer, expected):
     (r"10\,000", "10000", True), (r"\$1,000", "1000", True),
     ("32349", "32, 349", None), ("5125", "5, 125", None),  # a comma and a space separate list items
     ("100", "1,00", None), ("1234567", "12,34,567", None),  # groups of three only
+    ("111", "0,111", None), ("1000", "01,000", None),  # no leading zero group
     ("1000000", "1,000{,}000", None),  # one separator throughout
 ])
 def test_thousands_grouping_is_exact(gold, answer, expected):

@@ -84,12 +84,13 @@ def clean_answer(s: str) -> str:
     return re.sub(r"\s+", "", ungroup_thousands(s.strip()))
 
 
-_GROUPED = re.compile(r"([+-]?\d{1,3})((,|\{,\})\d{3}(?:\3\d{3})*)(\.\d+)?(%?)")
+_GROUPED = re.compile(r"([+-]?[1-9]\d{0,2})((,|\{,\})\d{3}(?:\3\d{3})*)(\.\d+)?(%?)")
 
 
 def ungroup_thousands(s: str) -> str:
     """``1,000`` / ``11{,}880`` / ``-1,234,567.5`` -> digits only, when all of ``s`` is one number grouped exactly
-    (the first group of 1-3 digits, then groups of three, one separator throughout); anything else unchanged."""
+    (a first group of 1-3 digits not starting with 0, then groups of three, one separator throughout); anything
+    else unchanged (``0,111`` is a decimal comma or a list, not 111)."""
     m = _GROUPED.fullmatch(s)
     if m is None:
         return s
