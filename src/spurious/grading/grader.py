@@ -5,14 +5,16 @@ Two graders:
 - ``"default"``: extraction ``"boxed"`` unless told otherwise; :func:`spurious.grading.normalize.fast_verdict`
   (string clean-up, exact rationals, percentages, numeric tuples) decides most pairs; the rest go to
   math-verify (``verify(parse("$" + gold + "$"), parse(r"\boxed{" + answer + "}"))``) in a worker process,
-  after :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs.
+  after :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs. A still-wrong answer
+  gets one more chance under the multi-box rule (:func:`multi_box_candidate`: the set of boxed answers against
+  a gold with several parts, which must match exactly).
 - ``"official"``: the paper's parser and PRM800K grader (:mod:`spurious.grading.official`) with every quirk;
   its string stages run here, only its SymPy stage runs in the pool. An empty extraction still matches an
   empty label (W4). The official reward's multiple-choice switch (labels ``A``-``D``, paper §2.2) is a reward
   policy, not grading: see ``official_extract(..., multiple_choice=True)`` and the ground-truth reward.
 
 Every result has a status: ``"ok"`` (decided), ``"no_answer"`` (nothing extracted), ``"timeout"`` (the symbolic
-step passed its deadline; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
+step spent its CPU-time budget or hit the wall-clock cap; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
 or a crashed worker). Only ``"ok"`` (and, for the official grader, the W4 case of ``"no_answer"``) can be
 correct. Symbolic verdicts, timeouts included, are cached by ``(grader, gold, extracted)``.
 
@@ -26,6 +28,8 @@ Where the default and official graders disagree (examples and reasons in ``docs/
 - official rewards, default does not: an answer-less response against an empty label (W4); unboxed answers
   through the "answer is" / last-number fallbacks (W3); an unclosed last box;
 - official extracts junk where default finds no answer: ``The answer is 18. So we are done.`` (W2);
+- default reads a final-answer statement after the last box and an answer spread over several boxes (the
+  multi-box rule); official reads the last box (W6);
 - pathological inputs: default refuses them up front (``error``); official refuses SymPy or times out here.
 """
 

@@ -1,7 +1,7 @@
 """Cheap checks that keep pathological answers away from SymPy.
 
 math-verify and SymPy can spend minutes (or gigabytes) on inputs such as ``9^{9^{9^{9}}}``, ``10^{9}!`` or
-thousands of nested brackets (environment.md §6). The worker pool bounds every call with a hard deadline
+thousands of nested brackets. The worker pool bounds every call with a hard deadline
 anyway; these guards simply refuse the obvious cases up front so that they cost microseconds instead of a
 timeout and a worker restart. A refused pair scores 0 with status ``"error"`` and is counted as ``guarded``.
 """
