@@ -159,6 +159,15 @@ def test_fork_server_workers_are_warm_replaced_and_reaped():
     assert not any(_alive(p) for p in pids + [server])
 
 
+def test_a_task_queued_behind_a_killed_one_is_run_again():
+    """Each busy worker holds one more task in its pipe; when the running task is killed, that one is requeued."""
+    with WorkerPool(1) as pool:
+        pool.warm()
+        out = pool.run([("spin", (30,)), ("math_verify", ("2", r"\sqrt{4}")), ("sleep", (0.01,))], timeout=0.3)
+        assert [r.status for r in out] == ["timeout", "ok", "ok"] and out[1].value is True
+        assert pool.counters.timeouts == 1 and pool.counters.tasks == 3
+
+
 def test_deadline_is_cpu_time_with_a_wall_clock_cap():
     """A task that waits (as one starved on a busy machine does) is not charged for the wall clock it spends
     without CPU; one that burns CPU is stopped when its budget is spent; one that never finishes dies at the cap."""

@@ -104,6 +104,7 @@ class _Worker:
     dispatched: float = 0.0
     cpu_at_dispatch: Optional[float] = None
     extended: bool = False
+    queued: Optional[int] = None  # the next task, already sent: the worker starts it as soon as ``task`` is done
 
 
 @dataclass
@@ -128,6 +129,7 @@ class WorkerPool:
             raise ValueError(f"wall_cap_factor must be at least 1, got {wall_cap_factor}")
         self.size, self.memory_mb, self.startup_timeout = size, memory_mb, startup_timeout
         self.wall_cap_factor = wall_cap_factor
+        self.prefetch = True  # keep one more task in each busy worker's pipe
         self.counters = PoolCounters()
         self._owner_pid = os.getpid()
         self._closed = False
@@ -263,6 +265,18 @@ class WorkerPool:
             if on_result is not None:
                 on_result(idx, result)
 
+        def start(w: _Worker, idx: int, now: float) -> None:
+            w.task, w.dispatched, w.deadline = idx, now, now + timeout
+            w.hard_deadline, w.extended = now + self.wall_cap_factor * timeout, False
+            w.cpu_at_dispatch = process_cpu_seconds(w.proc.pid)
+
+        def drop(w: _Worker) -> None:
+            """Replace ``w``; the task queued behind its current one goes back to the front of the queue."""
+            if w.queued is not None:
+                queue.appendleft(w.queued)
+                w.queued = None
+            self._replace(w)
+
         while queue or any(w.task is not None for w in self._workers):
             now = time.monotonic()
             for w in list(self._workers):
@@ -274,9 +288,15 @@ class WorkerPool:
                         queue.appendleft(idx)
                         self._replace(w)
                         continue
-                    w.task, w.dispatched, w.deadline = idx, now, now + timeout
-                    w.hard_deadline, w.extended = now + self.wall_cap_factor * timeout, False
-                    w.cpu_at_dispatch = process_cpu_seconds(w.proc.pid)
+                    start(w, idx, now)
+                if self.prefetch and w.task is not None and w.queued is None and queue:
+                    # one task waits in the worker's pipe, so it never idles waiting for this loop to be scheduled
+                    idx = queue.popleft()
+                    try:
+                        w.inbox.send((idx, tasks[idx][0], tasks[idx][1]))
+                        w.queued = idx
+                    except (OSError, ValueError):  # the worker died: its result channel reports it
+                        queue.appendleft(idx)
             waiting = [w for w in self._workers if w.task is not None or not w.ready]
             if not waiting:
                 continue
@@ -294,7 +314,7 @@ class WorkerPool:
                         elif not w.ready:
                             failures_in_a_row += 1
                             self.counters.start_failures += 1
-                        self._replace(w)
+                        drop(w)
                         if failures_in_a_row >= 3 * self.size:
                             self._fail_everything(results, queue, "grading workers fail to start")
                             return results  # type: ignore[return-value]
@@ -305,11 +325,14 @@ class WorkerPool:
                             w.proc.pid = msg[1]
                     elif w.task is not None and msg[0] == w.task:
                         finish(w, TaskResult(msg[1], msg[2]))
+                        if w.queued is not None:  # the worker has already started it
+                            start(w, w.queued, time.monotonic())
+                            w.queued = None
                 elif w.task is not None and now >= w.deadline:
                     left = self._budget_left(w, timeout, now)
                     if left <= 0:
                         finish(w, TaskResult("timeout", None))
-                        self._replace(w)
+                        drop(w)
                     else:
                         if not w.extended:
                             w.extended = True
@@ -336,9 +359,10 @@ class WorkerPool:
 
     def _fail_everything(self, results: list, queue: deque, why: str) -> None:
         for w in self._workers:
-            if w.task is not None:
-                results[w.task] = TaskResult("error", why)
-                w.task = None
+            for idx in (w.task, w.queued):
+                if idx is not None:
+                    results[idx] = TaskResult("error", why)
+            w.task = w.queued = None
         while queue:
             results[queue.popleft()] = TaskResult("error", why)
 
