@@ -1,32 +1,42 @@
-"""Grader throughput and agreement: our ``grade_many`` vs math-verify called sequentially, on MATH-500 golds.
+"""Grader speed and agreement, as whole processes: ``spurious grade`` vs math-verify called sequentially.
 
-From every MATH-500 gold answer we build responses whose correctness is known by construction:
+The workload is a GRPO batch: for each of the first ``--problems`` MATH-500 gold answers, a group of ``--group``
+responses in the shapes models produce -- reasoning prose ending in ``\\boxed{...}`` (Minerva-style "the final
+answer is", R1 ``<think>`` blocks, an intermediate box before the final one, ``**Final Answer**`` displays) and
+truncated responses without an answer. Within a group most answers repeat (a problem has a per-group success
+rate; correct answers are the gold or an equivalent form -- ``\\dfrac``, a decimal, ``x =``, ``{,}``, ``0 +
+expression`` --, wrong ones come from a few plausible mistakes), as in real rollouts. The groups are built from
+:func:`build_variants` with a fixed seed, so every run grades the same 6,544 items by default.
 
-* equivalent: ``\\boxed{gold}``, ``\\frac``<->``\\dfrac``, the decimal form of a terminating fraction,
-  ``x = gold``, ``gold.0`` and ``{,}`` thousands separators for integers, ``\\left( ... \\right)`` tuples,
-  ``0 + expression`` for symbolic golds (these need math-verify);
-* not equivalent: ``gold + 1`` for integers, ``\\frac{a+1}{b}`` for fractions, swapped tuples, ``gold + 1``
-  appended to other expressions.
+Measured in one run, alternating ``--repeat`` times (the median is reported):
 
-Each response is a sentence ending in ``$\\boxed{...}$``. Reported, in one run:
+* ``spurious grade IN.jsonl -o OUT.jsonl`` as a fresh process (start-up, reading, worker spawn, writing
+  included), default grader;
+* a fresh process that imports math-verify and calls ``verify(parse("$" + gold + "$"), parse(response))`` for
+  every row, sequentially;
+* wall-clock seconds and CPU seconds (user + system, the process and its children) of each, their ratios, and
+  the agreement of the two verdicts (where they differ, by kind, with examples).
 
-* items/s of math-verify called sequentially in this process (``verify(parse("$" + gold + "$"), parse(response))``,
-  default timeouts), of our default grader (``grade_many``, ``--workers`` processes, cold cache; pool start-up
-  reported separately) and of the official-parity grader; the ratio ours/math-verify;
-* the agreement matrix of intended label, default grader, official grader and math-verify, and where each
-  grader disagrees with the intended label (by variant kind).
-
-    OMP_NUM_THREADS=1 python benchmarks/grader.py [--limit 500] [--workers 2] [--timeout 5]
+    OMP_NUM_THREADS=1 python benchmarks/grader.py [--problems 409] [--group 16] [--workers N] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from fractions import Fraction
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -85,107 +95,130 @@ def build_variants(gold: str) -> list[tuple[str, bool, str]]:
     return out
 
 
-def responses_for(golds: list[str]) -> list[tuple[str, str, bool, str]]:
+FILLER = ("Let's think step by step.", "First, we simplify the expression.", "We substitute the values.",
+          "Notice that $x^2 - 1 = (x-1)(x+1)$.", "So we have $a + b = 7$ and $ab = 12$.",
+          "By the Pythagorean theorem, $c^2 = a^2 + b^2$.", "Therefore the sum is $3 + 4 = 7$.",
+          "Checking the boundary case $n = 0$ gives $1$.", "Multiplying both sides by $2$, we get $2x = 10$.",
+          "Hence $\\frac{1}{2} \\cdot 6 = 3$.", "Wait, let me double-check this computation.")
+
+
+def group_workload(golds: list[str], group: int = 16, seed: int = 0) -> list[dict]:
+    """``{"id", "response", "answer", "kind"}`` rows: one group of ``group`` responses per gold (see the module
+    docstring)."""
+    rng = random.Random(seed)
     rows = []
-    for gold in golds:
-        for content, label, kind in build_variants(gold):
-            rows.append((f"Putting everything together, the answer is $\\boxed{{{content}}}$.", gold, label, kind))
+    for pi, gold in enumerate(golds):
+        variants = build_variants(gold)
+        right = [v for v, ok, _ in variants if ok]
+        wrong = ([v for v, ok, _ in variants if not ok] + [golds[(pi * 7 + 13) % len(golds)]])[:3]
+        p = rng.choice([0.0, 0.25, 0.5, 0.75, 0.9, 1.0])
+        for j in range(group):
+            pre = " ".join(rng.choice(FILLER) for _ in range(rng.randint(5, 40)))
+            if rng.random() < 0.08:
+                resp, kind = pre + " So the answer is", "truncated"
+            else:
+                correct = rng.random() < p
+                ans = (right[0] if rng.random() < 0.7 else rng.choice(right)) if correct else rng.choice(wrong)
+                shape = rng.random()
+                if shape < 0.6:
+                    resp = pre + f" Therefore, the final answer is $\\boxed{{{ans}}}$."
+                elif shape < 0.8:
+                    resp = f"<think>\n{pre}\n</think>\n\nThe answer is $\\boxed{{{ans}}}$"
+                elif shape < 0.9:
+                    resp = pre + (f" An intermediate value is $\\boxed{{{rng.randint(1, 99)}}}$, so finally "
+                                  f"$\\boxed{{{ans}}}$.")
+                else:
+                    resp = pre + f"\n\n**Final Answer**\n\\[\n\\boxed{{{ans}}}\n\\]"
+                kind = "correct form" if correct else "wrong answer"
+            rows.append({"id": f"{pi}-{j}", "response": resp, "answer": gold, "kind": kind})
     return rows
 
 
-def math_verify_sequential(rows) -> tuple[list[bool], float]:
-    import logging
+PEER = """
+import json, logging, sys
+from math_verify import parse, verify
+logging.getLogger("math_verify").setLevel(logging.ERROR)
+rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+out = [bool(verify(parse("$" + str(r["answer"]) + "$"), parse(r["response"]))) for r in rows]
+json.dump(out, open(sys.argv[2], "w"))
+"""
 
-    from math_verify import parse, verify
 
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd`` to completion; its wall-clock and CPU seconds (user + system, children included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = [bool(verify(parse("$" + gold + "$"), parse(resp))) for resp, gold, _, _ in rows]
-    return out, time.perf_counter() - t0
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=None, help="MATH-500 JSONL (default: ../shared/data/math500.jsonl)")
-    ap.add_argument("--limit", type=int, default=500)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--problems", type=int, default=409)
+    ap.add_argument("--group", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=None, help="grading processes (default: spurious grade's)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", default=None, help="folder to keep the workload and both outputs in")
     args = ap.parse_args()
 
     from spurious.data import load_problems
-    from spurious.grading import clear_cache, grade_many, grader_stats, reset_grader_stats
-    from spurious.grading.grader import _pool
 
-    problems = load_problems(args.data or "math500", limit=args.limit)
-    rows = responses_for([p.answer for p in problems])
-    responses, golds = [r[0] for r in rows], [r[1] for r in rows]
-    labels = [r[2] for r in rows]
-    kinds = Counter(r[3] for r in rows)
-    print(f"{len(problems)} gold answers -> {len(rows)} responses "
-          f"({sum(labels)} equivalent, {len(rows) - sum(labels)} not); kinds: {dict(kinds)}")
+    golds = [p.answer for p in load_problems(args.data or "math500", limit=args.problems)]
+    rows = group_workload(golds, args.group)
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="grader-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    inp, ours_out, peer_out = folder / "groups.jsonl", folder / "ours.jsonl", folder / "math_verify.json"
+    with open(inp, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r) + "\n")
+    kinds = Counter(r["kind"] for r in rows)
+    print(f"{len(golds)} gold answers x {args.group} -> {len(rows)} responses; {dict(kinds)}")
 
-    t0 = time.perf_counter()
-    _pool(args.workers).warm()
-    startup = time.perf_counter() - t0
+    ours_cmd = [sys.executable, "-m", "spurious", "grade", str(inp), "-o", str(ours_out), "--no-progress"]
+    if args.workers is not None:
+        ours_cmd += ["--workers", str(args.workers)]
+    peer_cmd = [sys.executable, "-c", PEER, str(inp), str(peer_out)]
+    times: dict[str, list[tuple[float, float]]] = {"ours": [], "math-verify": []}
+    for _ in range(args.repeat):
+        times["ours"].append(timed(ours_cmd))
+        times["math-verify"].append(timed(peer_cmd))
+    wall = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
+    cpu = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
+    print(f"\nwhole processes, median of {args.repeat} alternating runs (load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    for k in times:
+        runs = ", ".join(f"{t[0]:.2f}" for t in times[k])
+        print(f"  {k:>12}: wall {wall[k]:6.2f} s (runs {runs})   cpu {cpu[k]:6.2f} s")
+    print(f"  ratio math-verify / ours: wall {wall['math-verify'] / wall['ours']:.2f}x   "
+          f"cpu {cpu['math-verify'] / cpu['ours']:.2f}x")
 
-    mv, mv_s = math_verify_sequential(rows)
-
-    clear_cache()
-    reset_grader_stats()
-    t0 = time.perf_counter()
-    default = [r.correct for r in grade_many(responses, golds, timeout=args.timeout, workers=args.workers)]
-    default_s = time.perf_counter() - t0
-    d_stats = grader_stats().as_dict()
-
-    clear_cache()
-    reset_grader_stats()
-    t0 = time.perf_counter()
-    official = [r.correct for r in grade_many(responses, golds, grader="official", timeout=args.timeout,
-                                              workers=args.workers)]
-    official_s = time.perf_counter() - t0
-    o_stats = grader_stats().as_dict()
-
-    n = len(rows)
-    print(f"\nthroughput (items/s), {args.workers} worker processes, cold cache; pool start-up {startup:.2f} s "
-          "(not included)")
-    print(f"  math-verify sequential : {n / mv_s:9.1f}   ({mv_s:.2f} s)")
-    print(f"  ours, default grader   : {n / default_s:9.1f}   ({default_s:.2f} s)  "
-          f"ratio vs math-verify {mv_s / default_s:.2f}x")
-    print(f"  ours, official grader  : {n / official_s:9.1f}   ({official_s:.2f} s)  "
-          f"ratio vs math-verify {mv_s / official_s:.2f}x")
-    print(f"  default grader: fast path {d_stats['fast_path']}, symbolic {d_stats['symbolic']}, "
-          f"cache hits {d_stats['cache_hits']}, statuses {d_stats['by_status']}")
-    print(f"  official grader: fast path {o_stats['fast_path']}, symbolic {o_stats['symbolic']}, "
-          f"statuses {o_stats['by_status']}")
-
-    verdicts = {"intended": labels, "default": default, "official": official, "math-verify": mv}
-    names = list(verdicts)
-    print("\nagreement matrix (share of the", n, "responses with the same verdict)")
-    print(" " * 12 + "".join(f"{x:>13}" for x in names))
-    for a in names:
-        cells = "".join(f"{sum(x == y for x, y in zip(verdicts[a], verdicts[b])) / n:13.3f}" for b in names)
-        print(f"{a:>12}{cells}")
-
-    print("\nagainst the intended label: accuracy, false positives, false negatives")
-    for name in names[1:]:
-        v = verdicts[name]
-        fp = sum(x and not y for x, y in zip(v, labels))
-        fn = sum(y and not x for x, y in zip(v, labels))
-        print(f"  {name:>12}: {1 - (fp + fn) / n:.3f}  FP {fp:4d}  FN {fn:4d}")
-
-    print("\ndisagreements with the intended label, by variant kind")
-    by_kind: dict[str, Counter] = defaultdict(Counter)
+    ours = [json.loads(line) for line in open(ours_out, encoding="utf-8")]
+    summary = json.loads(ours_out.with_name("ours.summary.json").read_text(encoding="utf-8"))
+    peer = json.loads(peer_out.read_text())
+    stats = summary["grader_stats"]
+    print(f"  ours: fast path {stats['fast_path']}, symbolic {stats['symbolic']}, cache hits {stats['cache_hits']},"
+          f" statuses {stats['by_status']}")
+    same = sum(o["correct"] == m for o, m in zip(ours, peer))
+    print(f"\nverdicts: ours correct {sum(o['correct'] for o in ours)}, math-verify correct {sum(peer)}, "
+          f"same verdict on {same}/{len(rows)} ({same / len(rows):.4f})")
+    diff: Counter = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
-    for i, (resp, gold, label, kind) in enumerate(rows):
-        for name in names[1:]:
-            if verdicts[name][i] != label:
-                by_kind[name][kind] += 1
-                if len(examples[name]) < 6:
-                    examples[name].append(f"gold {gold!r} vs {resp.split('boxed', 1)[1][1:-3]!r} ({kind})")
-    for name in names[1:]:
-        print(f"  {name}: {dict(by_kind[name]) or 'none'}")
-        for e in examples[name]:
-            print(f"      {e}")
+    for o, m, r in zip(ours, peer, rows):
+        if o["correct"] != m:
+            key = f"{r['kind']}: ours {o['correct']} ({o['status']}), math-verify {m}"
+            diff[key] += 1
+            if len(examples[key]) < 3:
+                examples[key].append(f"gold {r['answer']!r}, ours extracted {o['extracted']!r}, "
+                                     f"response ends {r['response'][-60:]!r}")
+    for key, n in diff.most_common():
+        print(f"  {n:5d}  {key}")
+        for e in examples[key]:
+            print(f"           {e}")
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

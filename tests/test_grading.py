@@ -75,19 +75,49 @@ def test_unknown_mode_and_bad_type():
     ("(1,2)", "(1,2,3)", False), ("26", "27", False), (r"\frac{1}{3}", "0.333", False),
     (r"\frac{1}{3}", "0.333333", True), ("0.09071950", r"\frac{87}{959}", False), ("2", "4/2", True),
     ("5", "5.", True), ("-0", "0", True), ("\u22125", "-5", True),
+    # a number is never a tuple, an interval with distinct ends or a matrix with several entries
+    ("65", "(1,-16,-4,43)", False), (r"\left( 3, \frac{\pi}{2} \right)", "5", False), ("3", "[0,1)", False),
+    ("12", r"\left(\frac{3}{5},\frac{8}{3}\right]", False), ("1", "[1,2]", False),
+    ("27", r"\begin{pmatrix} 1/5 \\ -18/5 \end{pmatrix}", False), ("2", r"\begin{pmatrix} 1 & 2 \end{pmatrix}", False),
 ])
 def test_fast_verdict(gold, answer, expected):
     assert fast_verdict(gold, answer) is expected
 
 
+@pytest.mark.parametrize("gold, answer, expected", [
+    ("32349", "32,349", True), ("5125", "5,125", True), (r"11,\!880", "11880", True), ("1{,}000", "1000", True),
+    ("1000000", "1,000,000", True), ("1000000", r"1{,}000{,}000", True), ("-1234.5", "-1,234.5", True),
+    (r"10\,000", "10000", True), (r"\$1,000", "1000", True),
+    ("32349", "32, 349", None), ("5125", "5, 125", None),  # a comma and a space separate list items
+    ("100", "1,00", None), ("1234567", "12,34,567", None),  # groups of three only
+    ("111", "0,111", None), ("1000", "01,000", None),  # no leading zero group
+    ("1000000", "1,000{,}000", None),  # one separator throughout
+])
+def test_thousands_grouping_is_exact(gold, answer, expected):
+    assert fast_verdict(gold, answer) is expected
+
+
+@pytest.mark.parametrize("response, gold", [(r"\boxed{32, 349}", "32349"), (r"\boxed{5, 125}", "5125"),
+                                            (r"\boxed{1,00}", "100")])
+def test_list_is_not_a_thousands_number(response, gold):
+    r = grade(response, gold)
+    assert r.status == "ok" and not r.correct
+    assert canonical_answer(response[7:-1]) != canonical_answer(gold)
+
+
 @pytest.mark.parametrize("gold, answer", [(r"\sqrt{4}", "2"), ("x^2+2x+1", "(x+1)^2"), ("1,2", "2,1"),
-                                          (r"\pi", "3.14159"), ("7 3/4", r"\frac{31}{4}")])
+                                          (r"\pi", "3.14159"), ("7 3/4", r"\frac{31}{4}"),
+                                          ("5", "[5,5]"), ("5", r"[5, \frac{10}{2}]"),  # degenerate: the number 5
+                                          ("5", r"\begin{pmatrix} 5 \end{pmatrix}")])
 def test_fast_path_defers_symbolic_cases(gold, answer):
     assert fast_verdict(gold, answer) is None
 
 
 def test_clean_and_parse():
     assert clean_answer(r"$\left( 1,\ 2 \right)$.") == "(1,2)"
+    # a row break followed by a space stays a row break (it is not the spacing command "\ ")
+    assert clean_answer(r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}") == r"\begin{pmatrix}1\\2\end{pmatrix}"
+    assert clean_answer(r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}") != clean_answer(r"\begin{pmatrix} 1 \ 2 \end{pmatrix}")
     assert clean_answer(r"\text{\textbf{B}}") == "B"
     assert clean_answer(r"x = \frac{1}{2}") == r"\frac{1}{2}"
     assert clean_answer(r"a = 1, b = 2") == "a=1,b=2"  # two equations: no prefix stripping
@@ -230,3 +260,107 @@ def test_benchmark_answer_formats_from_the_project_data(shared_data):
         assert all(r.correct for r in results), grader
         wrong = grade_many([rf"\boxed{{{int(float(g)) + 1}}}" for g in golds], golds, grader=grader)
         assert not any(r.correct for r in wrong), grader
+
+
+# --- answers spread over several boxes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("response, gold, correct", [
+    (r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", "(2, 2), (6, 2)", True),
+    (r"\boxed{1},\boxed{2},\boxed{3}", "{1,2,3}", True),
+    (r"\boxed{3}, \boxed{1}, \boxed{2}", r"\{1, 2, 3\}", True),  # a set: any order
+    (r"\boxed{-2} and \boxed{1}", "1,-2", True),
+    (r"\boxed{3} is a step; finally \boxed{1, -2}", "1,-2", True),  # the last box alone still counts
+    # the set of boxes must equal the set of gold parts: an extra or a missing box earns nothing
+    (r"\boxed{-2} and \boxed{1} and \boxed{3}", "1,-2", False),
+    (r"\boxed{(2,2)} \boxed{(6,2)} \boxed{(3,1)}", "(2, 2), (6, 2)", False),
+    (r"\boxed{1},\boxed{2}", "{1,2,3}", False),
+    (r"\boxed{1} \boxed{1}", "1,-2", False),
+    # a single-part gold reads the last box only: boxing every candidate does not collect the reward
+    (r"\boxed{5} \boxed{6} \boxed{7}", "5", False),
+    (r"\boxed{1} \boxed{2}", "(1, 2)", False),  # a tuple is one answer, not two parts
+    (r"\boxed{1} \boxed{2}", "[1, 2]", False),
+    (r"\boxed{-2} and \boxed{1", "1,-2", False),  # an unclosed box: no box list
+])
+def test_multi_box_rule(response, gold, correct):
+    r = grade(response, gold)
+    assert r.correct is correct, r
+
+
+def test_multi_box_rule_is_counted_and_reports_the_joined_answer():
+    reset_grader_stats()
+    r = grade(r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", "(2, 2), (6, 2)")
+    assert r.correct and r.extracted == "(2, 2), (6, 2)"
+    assert grader_stats().multi_box == 1
+
+
+def test_answer_parts():
+    from spurious.grading.normalize import answer_parts
+
+    assert answer_parts("(2, 2), (6, 2)") == ["(2,2)", "(6,2)"]
+    assert answer_parts(r"\{1,2,3\}") == answer_parts("{1,2,3}") == ["1", "2", "3"]
+    assert answer_parts("1,-2") == ["1", "-2"]
+    for single in ("(1,2)", "[0,1)", "5", "1,000", r"\frac{1}{2}", r"x \in [1, 2]"):
+        assert len(answer_parts(single)) == 1, single
+
+
+# --- a final answer stated after the last box; multi-line golds ----------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    (r"... so $\boxed{255}$ in part one. Adding, 10,455 in all. The final answer is $10,455$.", "10,455"),
+    (r"Final Answer: The final answer is $\frac{1}{2}$. I hope it is correct.", r"\frac{1}{2}"),  # no box at all
+    ("The final answer is 18. So we are done.", "18"),
+    ("The final answer is: \\(x+1\\)", "x+1"),
+    (r"The final answer is $\boxed{7}$.", "7"),  # the statement holds the box: the box decides
+    (r"The final answer is 3 (see below). \boxed{4}", "4"),  # a box after the statement wins
+    (r"\boxed{5} then the final answer is $6", "5"),  # an unclosed statement is ignored
+    ("The answer is 18.", None),  # only an explicit *final* answer statement counts
+])
+def test_final_statement_after_the_last_box(text, expected):
+    assert extract_answer(text) == expected
+
+
+def test_final_statement_grades():
+    r = grade(r"... $\boxed{255}$ ... The final answer is $10,455$.", "10455")
+    assert r.correct and r.extracted == "10,455"
+    assert not grade(r"... $\boxed{10455}$ ... The final answer is $255$.", "10455").correct
+
+
+def test_multi_line_gold_and_answer():
+    gold = "\\begin{pmatrix}\n1 \\\\\n2\n\\end{pmatrix}"
+    assert grade(r"\boxed{\begin{pmatrix} 1 \\ 2 \end{pmatrix}}", gold).correct
+    assert grade("\\boxed{\\begin{pmatrix}\n 1 \\\\ \n 2 \\end{pmatrix}}", gold).correct
+    assert not grade(r"\boxed{\begin{pmatrix} 2 \\ 1 \end{pmatrix}}", gold).correct
+
+
+# --- statistics for a training log ---------------------------------------------------------------------------
+
+
+def test_grader_metrics_delta_between_snapshots():
+    from spurious.grading import GraderStats, grader_metrics
+
+    before = GraderStats(items=10, timeouts=1, cache_hits=3)
+    before.by_status.update(ok=8, timeout=1, no_answer=1)
+    after = GraderStats(items=30, timeouts=3, errors=1, guarded=2, cache_hits=10, deadline_extensions=4,
+                        worker_restarts=2, multi_box=1, symbolic=5, fast_path=12, seconds=2.5)
+    after.by_status.update(ok=21, timeout=3, no_answer=3, error=3)
+    m = grader_metrics(before, after)
+    assert m["grader/items"] == 20 and m["grader/timeouts"] == 2 and m["grader/errors"] == 1
+    assert m["grader/guarded"] == 2 and m["grader/cache_hits"] == 7 and m["grader/no_answer"] == 2
+    assert m["grader/deadline_extensions"] == 4 and m["grader/worker_restarts"] == 2 and m["grader/multi_box"] == 1
+    assert m["grader/timeout_rate"] == pytest.approx(2 / 20) and m["grader/error_rate"] == pytest.approx(3 / 20)
+    assert m["grader/no_answer_rate"] == pytest.approx(2 / 20) and m["grader/seconds"] == 2.5
+    assert all(isinstance(v, (int, float)) for v in m.values())
+    assert grader_metrics(after, after)["grader/timeout_rate"] == 0.0  # nothing graded in between
+    assert set(grader_metrics(before, after, prefix="")) == {k[len("grader/"):] for k in m}
+
+
+def test_grader_metrics_of_a_real_batch():
+    from spurious.grading import grader_metrics
+
+    before = grader_stats()
+    grade_many([r"\boxed{4}", "nothing", r"\boxed{9^{9^{9^9}}}"], ["4", "4", "4"])
+    m = grader_metrics(before, grader_stats())
+    assert m["grader/items"] == 3 and m["grader/no_answer"] == 1 and m["grader/guarded"] == 1
+    assert m["grader/error_rate"] == pytest.approx(1 / 3)

@@ -87,7 +87,13 @@ def test_unwritable_output_is_an_input_error(tmp_path):
 
 
 def test_console_entry_point_exits_2_on_missing_file(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "spurious", "grade", str(tmp_path / "missing.jsonl"), "-o",
-                        str(tmp_path / "o.jsonl")], capture_output=True, text=True, timeout=120)
+    """The error is one line naming the whole path, even on a 20-column terminal (no wrapping mid-path)."""
+    import os
+
+    deep = tmp_path / ("a-rather-long-folder-name-[x]" * 3)
+    deep.mkdir()
+    env = {**os.environ, "COLUMNS": "20", "LINES": "10", "TERM": "xterm-256color", "FORCE_COLOR": "1"}
+    p = subprocess.run([sys.executable, "-m", "spurious", "grade", str(deep / "missing.jsonl"), "-o",
+                        str(tmp_path / "o.jsonl")], capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 2
-    assert "missing.jsonl" in p.stderr and "file not found" in p.stderr
+    assert p.stderr.strip().splitlines() == [f"error: {deep / 'missing.jsonl'}: file not found"]

@@ -2,7 +2,9 @@
 
 Every reader error names the file, the 1-based line and the field, so a user can fix the input.
 Writers go to a temporary file in the same folder and are renamed into place, so a crash never
-leaves a half-written result.
+leaves a half-written result. They write UTF-8 JSON with non-ASCII text as is, except lone surrogates
+(``"\\ud800"``, which UTF-8 cannot encode): those are written as ``\\uXXXX`` escapes, so any Python string
+round-trips through a result file unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import gzip
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -182,12 +185,22 @@ def _umask() -> int:
     return mask
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(obj: Any, **kwargs: Any) -> str:
+    """``json.dumps(obj, ensure_ascii=False, **kwargs)`` with lone surrogates escaped (``\\ud800``): valid JSON
+    that encodes as UTF-8 and loads back to the same strings."""
+    text = json.dumps(obj, ensure_ascii=False, **kwargs)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
     """Atomically write rows as JSONL (gzip if the name ends in .gz). Returns the row count."""
     n = 0
     with atomic_open(path) as fh:
         for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json_text(row) + "\n")
             n += 1
     return n
 
@@ -196,14 +209,15 @@ def append_jsonl(path: str | os.PathLike, row: dict[str, Any]) -> None:
     """Append one row and flush it to disk (for resumable, line-by-line logs)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    line = json_text(row) + "\n"  # encoded before the file is touched: a bad row appends nothing
     with open(p, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Atomically write one JSON document (indented)."""
+    text = json_text(obj, indent=2, default=str)
     with atomic_open(path) as fh:
-        json.dump(obj, fh, indent=2, ensure_ascii=False, default=str)
-        fh.write("\n")
+        fh.write(text + "\n")

@@ -39,10 +39,11 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
 
 
 def device_description() -> str:
+    """The accelerator the process uses (CUDA only if torch is already imported: a process that never imported
+    torch, such as ``spurious grade``, ran on the CPU and does not pay torch's start-up to say so)."""
     try:
-        import torch
-
-        if torch.cuda.is_available():
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
             return f"cuda:{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
     except Exception:  # noqa: BLE001 - provenance must never fail
         pass

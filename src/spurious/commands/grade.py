@@ -65,7 +65,8 @@ def register(app: typer.Typer) -> None:
         grader: str = typer.Option("default", "--grader", help="default | official"),
         extract: Optional[str] = typer.Option(None, "--extract",
                                               help="boxed | official | r1 (default: the grader's own)"),
-        timeout: float = typer.Option(5.0, "--timeout", help="Hard wall-clock seconds per symbolic comparison."),
+        timeout: float = typer.Option(5.0, "--timeout",
+                                      help="CPU seconds per symbolic comparison (stopped at 3x in wall clock)."),
         workers: Optional[int] = typer.Option(None, "--workers", help="Grading processes (default: CPU cores)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:

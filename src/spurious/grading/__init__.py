@@ -4,14 +4,15 @@
 - :func:`grade` / :func:`grade_many` -- ``grader="default"`` (exact fast paths, then math-verify in a
   deadline-bounded process pool) or ``grader="official"`` (the paper's parser + PRM800K grader, quirks included).
 - :func:`answers_equivalent` and :func:`canonical_answer` -- for majority-vote labelling.
-- :func:`grader_stats` -- counts by status, timeouts, cache hits, items/s.
+- :func:`grader_stats` -- counts by status, timeouts, cache hits, items/s; :func:`grader_metrics` -- the counts
+  between two snapshots as flat ``grader/...`` metrics for a training log.
 - :mod:`spurious.grading.official` -- ``official_extract``, ``official_normalize``, ``official_grade_answer``,
   ``box_only_format``.
 
 See ``docs/grading.md`` for where the two graders disagree and why.
 """
 
-from spurious.grading.extract import EXTRACT_MODES, extract_answer, last_boxed
+from spurious.grading.extract import EXTRACT_MODES, all_boxed, extract_answer, last_boxed
 from spurious.grading.grader import (
     GRADERS,
     STATUSES,
@@ -21,6 +22,7 @@ from spurious.grading.grader import (
     clear_cache,
     grade,
     grade_many,
+    grader_metrics,
     grader_stats,
     reset_grader_stats,
     shutdown_pool,
@@ -32,6 +34,7 @@ __all__ = [
     "EXTRACT_MODES",
     "GRADERS",
     "STATUSES",
+    "all_boxed",
     "GradeResult",
     "GraderStats",
     "answers_equivalent",
@@ -41,6 +44,7 @@ __all__ = [
     "extract_answer",
     "grade",
     "grade_many",
+    "grader_metrics",
     "grader_stats",
     "last_boxed",
     "official_extract",

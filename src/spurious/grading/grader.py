@@ -5,14 +5,16 @@ Two graders:
 - ``"default"``: extraction ``"boxed"`` unless told otherwise; :func:`spurious.grading.normalize.fast_verdict`
   (string clean-up, exact rationals, percentages, numeric tuples) decides most pairs; the rest go to
   math-verify (``verify(parse("$" + gold + "$"), parse(r"\boxed{" + answer + "}"))``) in a worker process,
-  after :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs.
+  after :func:`spurious.grading.guards.symbolic_hazard` has refused pathological inputs. A still-wrong answer
+  gets one more chance under the multi-box rule (:func:`multi_box_candidate`: the set of boxed answers against
+  a gold with several parts, which must match exactly).
 - ``"official"``: the paper's parser and PRM800K grader (:mod:`spurious.grading.official`) with every quirk;
   its string stages run here, only its SymPy stage runs in the pool. An empty extraction still matches an
   empty label (W4). With the ``official``/``r1`` extraction modes a label that is exactly ``A``-``D`` switches
   to the official letter extraction (paper §2.2), as the official reward does.
 
 Every result has a status: ``"ok"`` (decided), ``"no_answer"`` (nothing extracted), ``"timeout"`` (the symbolic
-step passed its deadline; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
+step spent its CPU-time budget or hit the wall-clock cap; the worker was killed) or ``"error"`` (a refused pathological input, an exception,
 or a crashed worker). Only ``"ok"`` (and, for the official grader, the W4 case of ``"no_answer"``) can be
 correct. Symbolic verdicts, timeouts included, are cached by ``(grader, gold, extracted)``.
 
@@ -26,6 +28,8 @@ Where the default and official graders disagree (examples and reasons in ``docs/
 - official rewards, default does not: an answer-less response against an empty label (W4); unboxed answers
   through the "answer is" / last-number fallbacks (W3); an unclosed last box;
 - official extracts junk where default finds no answer: ``The answer is 18. So we are done.`` (W2);
+- default reads a final-answer statement after the last box and an answer spread over several boxes (the
+  multi-box rule); official reads the last box (W6);
 - pathological inputs: default refuses them up front (``error``); official refuses SymPy or times out here.
 """
 
@@ -33,15 +37,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional, Sequence
 
-from spurious.grading.extract import EXTRACT_MODES, extract_answer, r1_answer
+from spurious.grading.extract import EXTRACT_MODES, all_boxed, extract_answer, r1_answer
 from spurious.grading.guards import symbolic_hazard
-from spurious.grading.normalize import fast_verdict, glue_mixed_numbers
+from spurious.grading.normalize import answer_parts, clean_answer, fast_verdict, glue_mixed_numbers
 from spurious.grading.official import (
     official_extract,
     official_normalize,
@@ -58,6 +63,7 @@ __all__ = [
     "grade_many",
     "answers_equivalent",
     "grader_stats",
+    "grader_metrics",
     "reset_grader_stats",
     "shutdown_pool",
     "clear_cache",
@@ -89,9 +95,11 @@ class GraderStats:
     symbolic: int = 0  # symbolic tasks actually run in the pool
     cache_hits: int = 0  # symbolic verdicts reused
     guarded: int = 0  # refused before SymPy (pathological input)
-    timeouts: int = 0
+    timeouts: int = 0  # symbolic tasks that spent their CPU budget (or hit the wall-clock cap)
     errors: int = 0
     worker_restarts: int = 0
+    deadline_extensions: int = 0  # symbolic tasks that ran past the timeout in wall clock, CPU budget left
+    multi_box: int = 0  # items paid by the multi-box rule (see docs/grading.md)
     seconds: float = 0.0  # wall-clock time spent inside grade_many
 
     @property
@@ -104,14 +112,45 @@ class GraderStats:
             "by_status": {s: self.by_status.get(s, 0) for s in STATUSES},
             "fast_path": self.fast_path, "symbolic": self.symbolic, "cache_hits": self.cache_hits,
             "guarded": self.guarded, "timeouts": self.timeouts, "errors": self.errors,
-            "worker_restarts": self.worker_restarts, "seconds": round(self.seconds, 4),
+            "worker_restarts": self.worker_restarts, "deadline_extensions": self.deadline_extensions,
+            "multi_box": self.multi_box, "seconds": round(self.seconds, 4),
             "items_per_second": round(self.items_per_second, 2),
         }
 
     def copy(self) -> "GraderStats":
-        return GraderStats(self.items, self.correct, Counter(self.by_status), self.fast_path, self.symbolic,
-                           self.cache_hits, self.guarded, self.timeouts, self.errors, self.worker_restarts,
-                           self.seconds)
+        return dataclasses.replace(self, by_status=Counter(self.by_status))
+
+    def since(self, before: "GraderStats") -> "GraderStats":
+        """The counts added after the snapshot ``before`` (``grader_stats()`` taken earlier)."""
+        out = dataclasses.replace(self, by_status=Counter(self.by_status))
+        for f in dataclasses.fields(self):
+            if f.name != "by_status":
+                setattr(out, f.name, getattr(self, f.name) - getattr(before, f.name))
+        out.by_status = Counter({k: self.by_status.get(k, 0) - before.by_status.get(k, 0) for k in STATUSES})
+        return out
+
+
+def grader_metrics(before: GraderStats, after: GraderStats, prefix: str = "grader/") -> dict[str, float]:
+    """Flat metrics of the grading done between two :func:`grader_stats` snapshots, for a training log.
+
+    Keys (with ``prefix``): ``items``, ``timeouts``, ``errors`` (crashed or failed symbolic tasks), ``guarded``
+    (refused pathological inputs), ``no_answer``, ``cache_hits``, ``symbolic``, ``fast_path``,
+    ``deadline_extensions``, ``worker_restarts``, ``multi_box``, ``seconds``, and the shares of the items
+    ``timeout_rate``, ``error_rate`` (status ``error``) and ``no_answer_rate`` (0 when nothing was graded). A
+    run whose rewards are silently zero shows here as a high timeout, error or no-answer rate.
+    """
+    d = after.since(before)
+    n = d.items
+    out: dict[str, float] = {
+        "items": n, "timeouts": d.timeouts, "errors": d.errors, "guarded": d.guarded,
+        "no_answer": d.by_status.get("no_answer", 0), "cache_hits": d.cache_hits, "symbolic": d.symbolic,
+        "fast_path": d.fast_path, "deadline_extensions": d.deadline_extensions,
+        "worker_restarts": d.worker_restarts, "multi_box": d.multi_box, "seconds": round(d.seconds, 4),
+        "timeout_rate": d.by_status.get("timeout", 0) / n if n else 0.0,
+        "error_rate": d.by_status.get("error", 0) / n if n else 0.0,
+        "no_answer_rate": d.by_status.get("no_answer", 0) / n if n else 0.0,
+    }
+    return {prefix + k: v for k, v in out.items()}
 
 
 _LOCK = threading.RLock()
@@ -231,8 +270,9 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
                progress: bool = False) -> list[GradeResult]:
     """Grade ``responses[i]`` against ``golds[i]``; see the module docstring for the pipeline.
 
-    ``timeout`` is the hard wall-clock budget of each symbolic comparison; ``workers`` the size of the process
-    pool (default: usable cores, at most 8); ``progress`` shows a rich progress bar.
+    ``timeout`` is the CPU-time budget of each symbolic comparison (it is stopped after
+    ``pool.WALL_CAP_FACTOR * timeout`` seconds of wall clock whatever happens); ``workers`` the size of the
+    process pool (default: usable cores, at most 8); ``progress`` shows a rich progress bar.
     """
     mode = _check_args(grader, extract, timeout)
     if len(responses) != len(golds):
@@ -240,42 +280,87 @@ def grade_many(responses: Sequence[str], golds: Sequence[str], *, grader: str = 
     start = time.monotonic()
     with _LOCK:
         stats = _STATS
-        pairs = [_extract_for(r, grader, mode, str(g)) for r, g in zip(responses, golds)]
+        golds = [str(g) for g in golds]
+        pairs = [_extract_for(r, grader, mode, g) for r, g in zip(responses, golds)]
         extracted = [p[0] for p in pairs]
-        verdicts: list[Optional[tuple[bool, str]]] = [None] * len(responses)
-        jobs: dict[tuple, list[int]] = {}
-        job_tasks: dict[tuple, tuple[str, tuple]] = {}
-        for i, ((ans, raw), gold) in enumerate(zip(pairs, golds)):
-            gold = str(gold)
-            key = (grader, gold, ans, raw) if ans is not None else None
-            if key is not None and (hit := _cache_get(key)) is not None:
-                stats.cache_hits += 1
-                verdicts[i] = hit
-                continue
-            if key is not None and key in jobs:
-                stats.cache_hits += 1
-                jobs[key].append(i)
-                continue
-            verdict, task = _decide(ans, gold, grader, stats, raw)
-            if verdict is not None:
-                stats.fast_path += 1
-                verdicts[i] = verdict
-            else:
-                assert key is not None and task is not None
-                jobs[key] = [i]
-                job_tasks[key] = task
-        if jobs:
-            with _progress_bar(progress, len(responses)) as advance:
-                advance(len(responses) - sum(len(v) for v in jobs.values()))
-                _run_symbolic(jobs, job_tasks, verdicts, timeout, workers, stats,
-                              on_key=lambda key: advance(len(jobs[key])))
-        results = [GradeResult(ans, v[0], v[1]) for ans, v in zip(extracted, verdicts)]  # type: ignore[index]
+        verdicts = _verdicts(pairs, golds, grader, timeout, workers, stats, progress)
+        if grader == "default" and mode == "boxed":
+            _multi_box_pass(responses, golds, extracted, verdicts, timeout, workers, stats)
+        results = [GradeResult(ans, v[0], v[1]) for ans, v in zip(extracted, verdicts)]
         for r in results:
             stats.items += 1
             stats.correct += r.correct
             stats.by_status[r.status] += 1
         stats.seconds += time.monotonic() - start
     return results
+
+
+def _verdicts(pairs: Sequence[tuple[Optional[str], bool]], golds: Sequence[str], grader: str, timeout: float,
+              workers: Optional[int], stats: GraderStats, progress: bool = False) -> list[tuple[bool, str]]:
+    """``(correct, status)`` for each ``(extracted, raw)`` pair against its gold: cache, fast paths, then the pool
+    (identical pairs are graded once; the pool is started as soon as the first symbolic task is found, so its
+    workers boot while the remaining pairs are decided)."""
+    verdicts: list[Optional[tuple[bool, str]]] = [None] * len(pairs)
+    jobs: dict[tuple, list[int]] = {}
+    job_tasks: dict[tuple, tuple[str, tuple]] = {}
+    for i, ((ans, raw), gold) in enumerate(zip(pairs, golds)):
+        key = (grader, gold, ans, raw) if ans is not None else None
+        if key is not None and (hit := _cache_get(key)) is not None:
+            stats.cache_hits += 1
+            verdicts[i] = hit
+            continue
+        if key is not None and key in jobs:
+            stats.cache_hits += 1
+            jobs[key].append(i)
+            continue
+        verdict, task = _decide(ans, gold, grader, stats, raw)
+        if verdict is not None:
+            stats.fast_path += 1
+            verdicts[i] = verdict
+        else:
+            assert key is not None and task is not None
+            if not jobs:
+                _pool(workers)  # start (or check) the workers now; they warm up while we go on
+            jobs[key] = [i]
+            job_tasks[key] = task
+    if jobs:
+        with _progress_bar(progress, len(pairs)) as advance:
+            advance(len(pairs) - sum(len(v) for v in jobs.values()))
+            _run_symbolic(jobs, job_tasks, verdicts, timeout, workers, stats,
+                          on_key=lambda key: advance(len(jobs[key])))
+    return verdicts  # type: ignore[return-value]
+
+
+def multi_box_candidate(response: str, gold: str) -> Optional[str]:
+    """The boxed answers of ``response`` joined as one list (``"a, b"``) when the multi-box rule applies: the gold
+    has several parts (:func:`spurious.grading.normalize.answer_parts`) and the response has at least two
+    distinct boxes, all closed. Else None. The joined list is then graded against the whole gold, so it pays
+    only when the set of boxed answers equals the set of gold parts (an extra or a missing box fails)."""
+    if response.count("box") < 2 or len(answer_parts(gold)) < 2:
+        return None
+    boxes = list(dict.fromkeys(all_boxed(response)))  # distinct, first occurrence first
+    if len({clean_answer(b) for b in boxes}) < 2:
+        return None
+    return ", ".join(boxes)
+
+
+def _multi_box_pass(responses: Sequence[str], golds: Sequence[str], extracted: list, verdicts: list,
+                    timeout: float, workers: Optional[int], stats: GraderStats) -> None:
+    """Regrade the wrong answers that the multi-box rule applies to; keep the new verdict where it pays."""
+    todo = []
+    for i, (correct, status) in enumerate(verdicts):
+        if status == "ok" and not correct:
+            joined = multi_box_candidate(responses[i], golds[i])
+            if joined is not None and joined != extracted[i]:
+                todo.append((i, joined))
+    if not todo:
+        return
+    second = _verdicts([(joined, False) for _, joined in todo], [golds[i] for i, _ in todo], "default",
+                       timeout, workers, stats)
+    for (i, joined), verdict in zip(todo, second):
+        if verdict[0]:
+            verdicts[i], extracted[i] = verdict, joined
+            stats.multi_box += 1
 
 
 @contextlib.contextmanager
@@ -304,8 +389,10 @@ def _run_symbolic(jobs: dict, job_tasks: dict, verdicts: list, timeout: float, w
         if on_key is not None:
             on_key(keys[idx])
 
+    extended_before = pool.counters.extended
     outcomes = pool.run([job_tasks[k] for k in keys], timeout, on_result=on_result)
     stats.worker_restarts += pool.counters.restarts - restarts_before
+    stats.deadline_extensions += pool.counters.extended - extended_before
     for key, outcome in zip(keys, outcomes):
         stats.symbolic += 1
         if outcome.status == "ok":

@@ -1,7 +1,7 @@
 """Cheap checks that keep pathological answers away from SymPy.
 
 math-verify and SymPy can spend minutes (or gigabytes) on inputs such as ``9^{9^{9^{9}}}``, ``10^{9}!`` or
-thousands of nested brackets (environment.md §6). The worker pool bounds every call with a hard deadline
+thousands of nested brackets. The worker pool bounds every call with a hard deadline
 anyway; these guards simply refuse the obvious cases up front so that they cost microseconds instead of a
 timeout and a worker restart. A refused pair scores 0 with status ``"error"`` and is counted as ``guarded``.
 """
@@ -18,7 +18,7 @@ MAX_NESTING = 40
 MAX_EXPONENT = 10_000
 MAX_FACTORIAL = 1_000
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\ud800-\udfff]")  # control chars, lone surrogates
 _INTEGER = re.compile(r"\d+")
 
 
@@ -81,7 +81,7 @@ def symbolic_hazard(s: str) -> Optional[str]:
     if len(s) > MAX_SYMBOLIC_CHARS:
         return f"longer than {MAX_SYMBOLIC_CHARS} characters"
     if _CONTROL.search(s):
-        return "control characters"
+        return "control characters or lone surrogates"
     if _nesting_depth(s) > MAX_NESTING:
         return f"brackets nested deeper than {MAX_NESTING}"
     t = s.replace("**", "^")

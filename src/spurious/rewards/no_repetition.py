@@ -24,7 +24,8 @@ _HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)  # lone surrogates too
+    # surrogatepass: a lone surrogate ("\\ud800", valid in a Python str and in JSON) is one code unit like any other
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def _some_gram_repeats(a: np.ndarray, k: int, times: int) -> bool:
