@@ -297,3 +297,16 @@ def test_paper_preset_rewards_as_the_official_code():
     assert list(reward(samples)) == [1.0, 1.0, 0.0]  # the default grader pays only boxed answers
     default = resolve_reward(build_config("paper", ["reward_params.grader=default"]))
     assert list(default(samples))[0] == 0.0
+
+
+def test_grading_health_reaches_the_training_metrics(shared_data, tmp_path):
+    """A run whose rewards are silently zero must show why: grader counts and rates in every phase line."""
+    from spurious.rl import train
+
+    cfg = build_config("tiny-cpu", ["progress=false", "save_every_phases=0", "save_final=false"],
+                       output_dir=str(tmp_path), name="gt", phases=1, reward="ground_truth")
+    phase = train(cfg).phases[0]
+    assert phase["grader/items"] == 16  # the reward graded every rollout once (the accuracy pass is not counted)
+    assert phase["grader/no_answer_rate"] == pytest.approx(phase["grader/no_answer"] / 16)
+    for key in ("grader/timeouts", "grader/errors", "grader/timeout_rate", "grader/error_rate", "reward/no_answer"):
+        assert key in phase, key

@@ -6,7 +6,8 @@ six hooks, minimally:
 * ``_calculate_rewards`` - scores rollouts with a :class:`spurious.rewards.base.Reward` keyed by global
   (phase, prompt index, sample index); group-level rewards see whole groups even when a group is spread
   over processes. Also grades every rollout against the ground truth, detects code reasoning and the boxed
-  format, and writes the phase's rollouts.
+  format, logs the reward's grading health (``grader/*``: timeouts, errors, no-answer rate; ``reward/*``: the
+  reward's own statistics such as majority-vote label accuracy), and writes the phase's rollouts.
 * ``_generate_and_score_completions`` - replaces TRL's advantages by :func:`spurious.rl.advantages.compute_advantages`.
 * ``_compute_loss`` - :func:`spurious.rl.loss.policy_loss` and its clipping statistics.
 * ``_get_per_token_logps_and_entropies`` - TRL's forward pass on each chunk trimmed of its all-padding columns
@@ -27,6 +28,7 @@ from accelerate.utils import gather_object
 from trl import GRPOTrainer
 from trl.models.utils import disable_gradient_checkpointing
 
+from spurious.grading import grader_metrics, grader_stats
 from spurious.rl.advantages import compute_advantages
 from spurious.rl.config import TrainConfig
 from spurious.rl.loss import policy_loss
@@ -127,11 +129,15 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         offset = self.accelerator.process_index * n
         samples = build_samples(prompts, completions, inputs, phase=phase, group_size=self.sp.group_size,
                                 offset=offset)
+        graded_before = grader_stats()
         if getattr(self.sp_reward, "group_level", False) and self.accelerator.num_processes > 1:
             everyone = gather_object(samples)  # score whole groups; each process keeps its slice
             local = list(self.sp_reward(everyone))[offset:offset + n]
         else:
             local = list(self.sp_reward(samples))
+        reward_health = grader_metrics(graded_before, grader_stats())
+        reward_health.update({f"reward/{k}": float(v) for k, v in (getattr(self.sp_reward, "last_stats", None)
+                                                                   or {}).items()})
         rewards = self.accelerator.gather(torch.tensor(local, dtype=torch.float32, device=device))
 
         responses = [s.response for s in samples]
@@ -155,6 +161,7 @@ class SpuriousGRPOTrainer(GRPOTrainer):
             "code_frequency": float(tot[3]) / total_n,
             "format_rate": float(tot[4]) / total_n,
             "response_length/mean": float(tot[5]) / total_n,
+            **self._over_processes(reward_health),
         }
         every = self.sp.rollout_log_every
         if every and phase % every == 0:
@@ -162,6 +169,19 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         self._sp_global_rewards = rewards
         self._sp_time["reward"] += time.perf_counter() - t
         return rewards.unsqueeze(1)
+
+    def _over_processes(self, metrics: dict[str, float]) -> dict[str, float]:
+        """Per-process reward/grader metrics for the whole phase: counts add up over processes; ``*_rate`` and
+        ``reward/*`` shares are weighted by each process's graded items (``grader/items``)."""
+        if self.accelerator.num_processes == 1 or not metrics:
+            return metrics
+        keys = sorted(metrics)
+        items = metrics.get("grader/items", 0.0)
+        weighted = [k.endswith("_rate") or k.startswith("reward/") for k in keys]
+        local = torch.tensor([metrics[k] * (max(items, 1.0) if w else 1.0) for k, w in zip(keys, weighted)] +
+                             [max(items, 1.0)], dtype=torch.float64, device=self.accelerator.device)
+        total = self.accelerator.reduce(local, reduction="sum").tolist()
+        return {k: total[i] / total[-1] if w else total[i] for i, (k, w) in enumerate(zip(keys, weighted))}
 
     def _render_prompt(self, prompt_index: int, prompt: Any) -> str:
         if prompt_index not in self._sp_prompt_cache:
