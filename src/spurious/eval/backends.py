@@ -187,8 +187,8 @@ class VLLMBackend:
             import vllm
         except ImportError as e:
             raise ImportError(
-                "the vllm backend needs the 'vllm' package, which exists only as a CUDA build "
-                "(pip install vllm on a GPU machine); use --backend transformers otherwise"
+                "the vllm backend needs vLLM: pip install vllm on a CUDA machine, or the CPU build by "
+                "bash scripts/setup-vllm.sh; use --backend transformers otherwise"
             ) from e
         self._vllm = vllm
         self.model_name = model
