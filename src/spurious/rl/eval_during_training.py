@@ -23,6 +23,7 @@ the seeds are per sample, so all get the same result) and only the main process 
 from __future__ import annotations
 
 import random
+import shutil
 import tempfile
 import time
 from contextlib import contextmanager
@@ -115,6 +116,8 @@ class EvalDuringTraining(TrainerCallback):
         tr, cfg = self.trainer, self.config
         main = tr.accelerator.is_main_process
         out = cfg.run_dir / EVAL_DIR / f"phase-{phase:05d}"
+        if main and out.exists():  # left by a run killed after this point: its samples are not reused
+            shutil.rmtree(out)
         was_training = tr.model.training
         t0 = time.perf_counter()
         with preserved_rng(), tempfile.TemporaryDirectory(prefix="spurious-eval-") as scratch:
