@@ -139,12 +139,13 @@ def test_run_seed_decides_vllm_generations(vllm_run, tmp_path):
     assert sorted(r["response"] for r in _rollouts(other).values()) != sorted(first.values())
 
 
-def test_vllm_colocate_with_zero3_on_two_processes(vllm_run, tmp_path):
+def test_vllm_colocate_with_zero3_on_two_processes(vllm_run, tmp_path, bench):
     if importlib.util.find_spec("deepspeed") is None:
         pytest.skip("deepspeed is not installed (scripts/setup-distributed.sh)")
     args = ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
             "-m", "spurious", "train", "--preset", "tiny-cpu", "--name", "z3", "-o", str(tmp_path), "--no-progress"]
-    for s in (*SETS, "use_vllm=true", f"deepspeed={ZERO3}"):
+    for s in (*SETS, "use_vllm=true", f"deepspeed={ZERO3}", "eval_every_phases=2", f"eval_benchmarks=[{bench}]",
+              "eval_max_new_tokens=16"):
         args += ["--set", s]
     _run([sys.executable, *args], tmp_path / "z3.log", timeout=1200)
     run = tmp_path / "z3"
@@ -156,3 +157,7 @@ def test_vllm_colocate_with_zero3_on_two_processes(vllm_run, tmp_path):
     one_process = {k: r["reward"] for k, r in _rollouts(vllm_run[0]).items()}
     assert {k: r["reward"] for k, r in _rollouts(run).items()} == one_process  # same prompts, same rewards
     assert json.loads((run / "config.json").read_text())["num_processes"] == 2
+    # evaluation through each process's engine (weights gathered from ZeRO-3 partitions), rank 0 writing
+    evals = _rows(run, "eval")
+    assert [(r["phase"], r["backend"]) for r in evals] == [(0, "vllm"), (2, "vllm")]
+    assert evals[0]["fingerprint"] == _rows(vllm_run[0], "eval")[0]["fingerprint"]  # same settings as 1 process

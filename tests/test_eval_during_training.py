@@ -3,7 +3,12 @@ curves and the smoothed final value in ``spurious analyze``. (The vLLM variant i
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +109,26 @@ def test_bad_eval_fields_are_named(tmp_path, setting, field):
     with pytest.raises(ConfigError) as e:
         _cfg(tmp_path, "bad", setting).validate()
     assert e.value.field == field
+
+
+@pytest.mark.distributed
+def test_eval_during_training_under_zero3_on_two_processes(shared_data, tmp_path):
+    """Every process evaluates (ZeRO-3 generation gathers parameters collectively); rank 0 writes the rows."""
+    if importlib.util.find_spec("deepspeed") is None:
+        pytest.skip("deepspeed is not installed (scripts/setup-distributed.sh)")
+    repo = Path(__file__).resolve().parents[1]
+    bench = _bench(tmp_path, shared_data)
+    sets = ["phases=2", "save_every_phases=0", "learning_rate=0.05", "eval_every_phases=1",
+            f"eval_benchmarks=[{bench}]", "eval_max_new_tokens=12", "eval_samples=2", "eval_temperature=1.0",
+            f"deepspeed={repo / 'src' / 'spurious' / 'presets' / 'deepspeed-zero3.json'}"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29543",
+           "-m", "spurious", "train", "--preset", "tiny-cpu", "--name", "z3", "-o", str(tmp_path), "--no-progress"]
+    for s in sets:
+        cmd += ["--set", s]
+    proc = subprocess.run(cmd, cwd=repo, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = _rows(tmp_path / "z3", "eval")
+    assert [(r["phase"], r["optimizer_step"]) for r in rows] == [(0, 0), (1, 2), (2, 4)]
+    assert {r["backend"] for r in rows} == {"transformers"} and len({r["fingerprint"] for r in rows}) == 1
+    assert len(_rows(tmp_path / "z3", "phase")) == 2
