@@ -10,6 +10,9 @@ The training engine writes two kinds of lines (field ``kind``): ``"step"`` after
 and ``"phase"`` after each rollout phase, which repeats per-phase means of the per-step statistics.
 A curve against ``optimizer_step`` uses the ``step`` lines and one against ``phase`` the ``phase``
 lines whenever those hold the key, so a phase mean is never averaged in with a step value.
+Lines of evaluation during training (``"kind": "eval"``, one per benchmark) never enter those curves; they
+give one accuracy curve per benchmark (:func:`training_eval_curve`, x = completed phases) and the paper's
+reported value, the smoothed last point (:func:`training_eval_rows`).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def extract_curve(run: RunLog, key: str, step_key: str | None = None) -> Curve |
     only_kind = kind is not None and any(r.get("kind") == kind and _is_number(r.get(key)) for r in run.rows)
     by_step: dict[float, list[float]] = {}
     for i, row in enumerate(run.rows):
-        if only_kind and row.get("kind") != kind:
+        if (only_kind and row.get("kind") != kind) or row.get("kind") == TRAINING_EVAL_KIND:
             continue
         v = row.get(key)
         if not _is_number(v):
@@ -127,6 +130,51 @@ def seed_band(curves: Sequence[Curve], label: str, window: int = WINDOW, level: 
 
 
 EVAL_CURVE_METRICS = ("score", "code_frequency")
+TRAINING_EVAL_KIND = "eval"  # metrics.jsonl lines of evaluation during training (spurious.rl.eval_during_training)
+
+
+def training_eval_benchmarks(runs: Sequence[RunLog]) -> list[tuple[str, str]]:
+    """``(benchmark, headline)`` of every benchmark evaluated during training in any run, in logged order."""
+    out: dict[str, str] = {}
+    for run in runs:
+        for row in run.rows:
+            if row.get("kind") == TRAINING_EVAL_KIND and isinstance(row.get("benchmark"), str):
+                out.setdefault(row["benchmark"], str(row.get("headline", "accuracy")))
+    return list(out.items())
+
+
+def training_eval_curve(run: RunLog, benchmark: str, metric: str = "accuracy") -> Curve | None:
+    """``metric`` of ``benchmark`` from the run's evaluations during training, against completed phases
+    (0 = the base model); None when the run has none."""
+    points: dict[float, float] = {}
+    for row in run.rows:
+        if row.get("kind") != TRAINING_EVAL_KIND or row.get("benchmark") != benchmark:
+            continue
+        if _is_number(row.get("phase")) and _is_number(row.get(metric)):
+            points[float(row["phase"])] = float(row[metric])  # a repeated phase (resume): the last line wins
+    if not points:
+        return None
+    steps = sorted(points)
+    return Curve(label=run.name, key=f"{benchmark}/{metric}", step_key="phase", steps=steps,
+                 values=[points[s] for s in steps], group=run.group)
+
+
+def training_eval_rows(runs: Sequence[RunLog], window: int = WINDOW) -> list[dict]:
+    """Per run and benchmark: evaluations, first and last raw accuracy, the paper's reported value (smoothed
+    last, paper.md §5.3) and its gain over the first point, and the evaluation fingerprint(s)."""
+    rows = []
+    for bench, headline in training_eval_benchmarks(runs):
+        for run in runs:
+            c = training_eval_curve(run, bench)
+            if c is None:
+                continue
+            fps = sorted({str(r.get("fingerprint")) for r in run.rows
+                          if r.get("kind") == TRAINING_EVAL_KIND and r.get("benchmark") == bench})
+            sm = c.smoothed(window)
+            rows.append({"run": run.name, "benchmark": bench, "headline": headline, "evaluations": len(c.steps),
+                         "last_phase": c.steps[-1], "first": c.values[0], "last": c.values[-1], "final": sm[-1],
+                         "gain": sm[-1] - c.values[0], "fingerprint": ", ".join(fps)})
+    return rows
 
 
 def eval_curve(run: RunLog, benchmark: str, metric: str) -> Curve | None:

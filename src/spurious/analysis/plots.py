@@ -9,6 +9,7 @@ Figures are built on ``matplotlib.figure.Figure`` (Agg, no pyplot state), so thi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from spurious.analysis.curves import (Curve, clip_bucket_keys, eval_curve, eval_curve_names, extract_curve,
-                                      numeric_keys, seed_band)
+                                      numeric_keys, seed_band, training_eval_benchmarks, training_eval_curve)
 from spurious.analysis.loading import RunLog
 from spurious.analysis.smoothing import WINDOW
 
@@ -149,7 +150,7 @@ class PlotResult:
 
 def plot_runs(runs: Sequence[RunLog], out_dir: str | os.PathLike, window: int = WINDOW) -> PlotResult:
     """One PNG each: checkpoint-evaluation curves (accuracy and code frequency per benchmark, from
-    ``<run>/eval/curve.json``), every standard quantity, the clip fraction by π_old bucket, each ``eval/*`` key."""
+    ``<run>/eval/curve.json``), accuracy per benchmark evaluated during training, every standard quantity, the clip fraction by π_old bucket, each ``eval/*`` key."""
     out_dir = Path(out_dir)
     quantities = list(QUANTITIES)
     bucket_keys = clip_bucket_keys(runs)
@@ -168,6 +169,14 @@ def plot_runs(runs: Sequence[RunLog], out_dir: str | os.PathLike, window: int = 
         if path is not None:
             result.figures[name] = path
             result.titles[name] = f"{bench}: {what} during training (checkpoint evaluations, eval/curve.json)"
+    for bench, headline in training_eval_benchmarks(runs):
+        name = f"eval_training_{re.sub(r'[^A-Za-z0-9_.-]+', '_', Path(bench).stem)}"
+        path = plot_series(runs, [("", lambda run, b=bench: training_eval_curve(run, b))],
+                           f"{Path(bench).stem}: {headline} evaluated during training", headline,
+                           out_dir / f"{name}.png", window)
+        if path is not None:
+            result.figures[name] = path
+            result.titles[name] = f"{bench}: {headline} during training (evaluation every N phases, metrics.jsonl)"
     for q in quantities:
         path = plot_quantity(runs, q.keys, q.title, q.ylabel, out_dir / f"{q.name}.png", window)
         if path is None:

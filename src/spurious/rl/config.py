@@ -116,6 +116,17 @@ class TrainConfig:
     vllm_server_port: int = 8000
     vllm_tensor_parallel_size: int = 1
     deepspeed: str | None = None           # path to a DeepSpeed JSON config (ZeRO-3 for the paper presets)
+    # evaluation during training (spurious.rl.eval_during_training; rows "kind": "eval" in metrics.jsonl)
+    eval_every_phases: int = 0             # evaluate the base model and every N phases (0: never; paper: 1)
+    eval_benchmarks: list[str] = field(default_factory=lambda: ["math500", "amc23", "aime24", "aime25"])
+    eval_samples: int | None = None        # samples per problem for every benchmark (None: paper, 1 or avg@8)
+    eval_temperature: float | None = None  # None: the paper's (greedy MATH-500, 0.6 AMC/AIME)
+    eval_max_new_tokens: int = 3072
+    eval_limit: int | None = None          # first N problems of each benchmark
+    eval_template: str | None = None       # None: the training template
+    eval_grader: str = "default"           # spurious.grading grader: default | official
+    eval_batch_size: int = 16              # transformers backend only
+    eval_keep_samples: bool = True         # keep <run>/eval-training/phase-N/samples.jsonl (summary.json always)
 
     # ---------------------------------------------------------------- derived schedule
 
@@ -223,6 +234,33 @@ class TrainConfig:
             get_template(self.template)
         except ValueError as e:
             bad("template", str(e))
+        self.validate_eval(bad)
+
+    def validate_eval(self, bad) -> None:
+        """The evaluation-during-training fields; ``bad(field, message)`` raises."""
+        for f in ("eval_every_phases",):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                bad(f, f"must be an integer >= 0, got {v!r}")
+        for f in ("eval_max_new_tokens", "eval_batch_size", "eval_samples", "eval_limit"):
+            v = getattr(self, f)
+            if v is None and f in ("eval_samples", "eval_limit"):
+                continue
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                bad(f, f"must be a positive integer, got {v!r}")
+        if self.eval_temperature is not None and (not isinstance(self.eval_temperature, (int, float))
+                                                  or isinstance(self.eval_temperature, bool)
+                                                  or self.eval_temperature < 0):
+            bad("eval_temperature", f"must be a number >= 0, got {self.eval_temperature!r}")
+        if not isinstance(self.eval_benchmarks, list) or not all(isinstance(b, str) and b for b in
+                                                                  self.eval_benchmarks):
+            bad("eval_benchmarks", f"must be a list of benchmark names or .jsonl paths, got {self.eval_benchmarks!r}")
+        if self.eval_every_phases and not self.eval_benchmarks:
+            bad("eval_benchmarks", "is empty while eval_every_phases > 0")
+        from spurious.grading import GRADERS
+
+        if self.eval_grader not in GRADERS:
+            bad("eval_grader", f"{self.eval_grader!r} is not one of {list(GRADERS)}")
 
     # ---------------------------------------------------------------- (de)serialisation
 

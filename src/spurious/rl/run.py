@@ -350,6 +350,7 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from spurious.models import load_or_build
+    from spurious.rl.eval_during_training import eval_callbacks
     from spurious.rl.trainer import SpuriousGRPOTrainer
 
     transformers.logging.set_verbosity_error()
@@ -378,7 +379,7 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
             save_config(config, run_dir / "config", None)
             append_jsonl(run_dir / "resumes.jsonl", {"checkpoint": str(checkpoint), "config": config.to_dict(),
                                                      **facts})
-    if config.beta != 0.0:
+    if config.beta != 0.0 or (config.use_vllm and config.vllm_mode == "colocate"):  # both reload from a path
         _ensure_reference_path(model, tokenizer, run_dir)
     acc_fn = accuracy_fn if accuracy_fn is not None else (default_accuracy_fn() if config.track_accuracy else None)
     trainer = SpuriousGRPOTrainer(
@@ -387,6 +388,8 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
         spurious_config=config, reward=reward_obj, accuracy_fn=acc_fn, recorder=recorder)
     for cb in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(cb)
+    for cb in eval_callbacks(trainer):  # evaluation during training (eval_every_phases)
+        trainer.add_callback(cb)
     steps_done = 0
     if checkpoint is not None:
         steps_done = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
@@ -451,8 +454,9 @@ def save_final(trainer, tokenizer, path: Path) -> None:
 
 
 def _ensure_reference_path(model, tokenizer, run_dir: Path) -> None:
-    """TRL builds the KL reference by reloading the policy from ``config._name_or_path``; an in-memory model
-    (tiny, SmolLM2 from GGUF, the organism) has no such path, so its initial weights go to ``<run>/reference``."""
+    """TRL builds the KL reference, and the colocated vLLM engine, by loading the policy from
+    ``config._name_or_path``; an in-memory model (tiny, SmolLM2 from GGUF, the organism) has no such path, so its
+    initial weights go to ``<run>/reference``."""
     from accelerate import PartialState
 
     from spurious.models import save_model
@@ -469,6 +473,7 @@ def _ensure_reference_path(model, tokenizer, run_dir: Path) -> None:
         if not (ref / "config.json").exists():
             save_model(model, tokenizer, ref)
     model.config._name_or_path = str(ref)
+    model.name_or_path = str(ref)  # what the vLLM engine loads
 
 
 def _named_placeholder(reward_obj):

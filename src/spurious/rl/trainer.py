@@ -35,6 +35,7 @@ from spurious.rl.loss import policy_loss
 from spurious.rl.records import RunRecorder
 from spurious.rl.rollouts import build_samples, prompt_text, score_diagnostics
 from spurious.rl.stats import StepStats
+from spurious.rl.vllm_colocate import adapt_colocated_engine, run_seeded_engines
 
 _MEAN_OVER_STEPS = ("clip/low_frac", "clip/high_frac", "pi_bar", "entropy", "ratio/mean", "loss", "grad_norm", "kl")
 
@@ -57,7 +58,9 @@ class SpuriousGRPOTrainer(GRPOTrainer):
 
     def __init__(self, *args: Any, spurious_config: TrainConfig, reward, accuracy_fn=None,
                  recorder: RunRecorder | None = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+        with run_seeded_engines(spurious_config.seed):  # vLLM: the run seed decides generations
+            super().__init__(*args, **kwargs)
+        adapt_colocated_engine(self)  # vLLM's CPU build: weight sync by in-place reload
         self.sp = spurious_config
         self.sp_reward = reward
         self.sp_accuracy_fn = accuracy_fn
