@@ -160,8 +160,9 @@ def training_eval_curve(run: RunLog, benchmark: str, metric: str = "accuracy") -
 
 
 def training_eval_rows(runs: Sequence[RunLog], window: int = WINDOW) -> list[dict]:
-    """Per run and benchmark: evaluations, first and last raw accuracy, the paper's reported value (smoothed
-    last, paper.md §5.3) and its gain over the first point, and the evaluation fingerprint(s)."""
+    """Per run and benchmark: evaluations, first and last raw accuracy, the paper's reported value (the smoothed
+    last point, :mod:`spurious.analysis.smoothing`) and its gain over the first point, and the evaluation
+    fingerprint(s)."""
     rows = []
     for bench, headline in training_eval_benchmarks(runs):
         for run in runs:
