@@ -330,3 +330,13 @@ def test_the_documented_vllm_server_recipe_is_one_current_vllm_accepts():
     serve = [line for line in text.splitlines() if "vllm-serve --model" in line or "vllm serve" in line]
     assert serve and not any(re.search(r"--data-parallel-size [2-9]", line) for line in serve)
     assert any("--tensor-parallel-size 4" in line for line in serve)
+
+
+def test_dry_run_of_a_deepspeed_launch_on_a_machine_without_deepspeed(shared_data, monkeypatch, capsys):
+    """A login node or laptop can check a cluster launch: the DeepSpeed part is skipped and says so."""
+    import spurious.rl.preflight as preflight
+
+    monkeypatch.setattr(preflight, "deepspeed_installed", lambda: False)
+    out = preflight.dry_run(build_config("paper"), 8)
+    assert out["deepspeed"]["checked"] is False and out["trl"]["generation_batch_size"] == 1024
+    assert "DeepSpeed is not installed here" in capsys.readouterr().err

@@ -25,8 +25,16 @@ def dry_run(config: TrainConfig, n_processes: int) -> dict[str, Any]:
     config.validate(n_processes)
     reward = resolve_reward(config)
     rows = load_dataset_rows(config)
+    # Checking a cluster's launch from a machine without DeepSpeed (a laptop, a login node) is allowed: the
+    # DeepSpeed checks are then skipped, and the result and a warning say so.
+    check_deepspeed = bool(config.deepspeed) and deepspeed_installed()
+    if config.deepspeed and not check_deepspeed:
+        from spurious.errors import warn
+
+        warn(f"DeepSpeed is not installed here: {config.deepspeed} was not checked (bash scripts/setup-distributed.sh)")
     try:
-        args = grpo_config(config, n_processes, world_size=n_processes)
+        args = grpo_config(config if check_deepspeed else config.replace(deepspeed=None), n_processes,
+                           world_size=n_processes)
     except (ValueError, ImportError, RuntimeError) as e:
         raise ConfigError("deepspeed" if config.deepspeed else "trl", f"GRPOConfig rejects it: {e}") from e
     out: dict[str, Any] = {
@@ -39,9 +47,19 @@ def dry_run(config: TrainConfig, n_processes: int) -> dict[str, Any]:
                                                  "steps_per_generation", "generation_batch_size", "num_generations",
                                                  "max_steps", "save_steps", "use_vllm", "bf16")},
     }
-    if config.deepspeed:
+    if check_deepspeed:
         out["deepspeed"] = deepspeed_check(args, n_processes, hidden_size(config.model))
+    elif config.deepspeed:
+        out["deepspeed"] = {"file": config.deepspeed, "checked": False, "why": "DeepSpeed is not installed here"}
     return out
+
+
+def deepspeed_installed() -> bool:
+    try:
+        import deepspeed  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def hidden_size(model: str) -> int | None:
@@ -97,7 +115,7 @@ def deepspeed_check(args, n_processes: int, hidden: int | None) -> dict[str, Any
         ds = DeepSpeedConfig(one_rank)
     except (AssertionError, ValueError, KeyError, TypeError) as e:
         raise ConfigError("deepspeed", f"{args.deepspeed}: DeepSpeed rejects it: {e}") from e
-    return {"file": str(args.deepspeed), "zero_stage": ds.zero_optimization_stage,
+    return {"file": str(args.deepspeed), "checked": True, "zero_stage": ds.zero_optimization_stage,
             "train_batch_size": cfg["train_batch_size"], "micro_batch_per_gpu": ds.train_micro_batch_size_per_gpu,
             "gradient_accumulation_steps": ds.gradient_accumulation_steps, "bf16": ds.bfloat16_config.enabled,
             "grad_accum_dtype": ds.grad_accum_dtype,
