@@ -176,12 +176,13 @@ class SpuriousGRPOTrainer(GRPOTrainer):
     def _over_processes(self, metrics: dict[str, float]) -> dict[str, float]:
         """Per-process reward/grader metrics for the whole phase: counts add up over processes; ``*_rate`` and
         ``reward/*`` shares are weighted by each process's graded items (``grader/items``)."""
-        if self.accelerator.num_processes == 1 or not metrics:
+        if self.accelerator.num_processes == 1:
             return metrics
-        keys = sorted(metrics)
+        # the same keys on every rank (a user reward's last_stats may differ by rank), or the reduce would hang
+        keys = sorted(set().union(*gather_object([sorted(metrics)])))
         items = metrics.get("grader/items", 0.0)
         weighted = [k.endswith("_rate") or k.startswith("reward/") for k in keys]
-        local = torch.tensor([metrics[k] * (max(items, 1.0) if w else 1.0) for k, w in zip(keys, weighted)] +
+        local = torch.tensor([metrics.get(k, 0.0) * (max(items, 1.0) if w else 1.0) for k, w in zip(keys, weighted)] +
                              [max(items, 1.0)], dtype=torch.float64, device=self.accelerator.device)
         total = self.accelerator.reduce(local, reduction="sum").tolist()
         return {k: total[i] / total[-1] if w else total[i] for i, (k, w) in enumerate(zip(keys, weighted))}
