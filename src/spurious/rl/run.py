@@ -368,7 +368,6 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     train_ds, dropped = build_trl_dataset(rows, config, tokenizer)
     recorder = RunRecorder(run_dir, total_phases=config.total_phases, progress=config.progress, enabled=is_main)
     if is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
         facts = provenance(seed=config.seed, num_processes=nproc, schedule=config.schedule(nproc),
                            reward=repr(reward_obj), dataset_rows=len(train_ds), prompts_dropped_too_long=dropped)
         if checkpoint is None:
