@@ -6,17 +6,17 @@ import math
 
 import pytest
 
-from spurious.analysis.loading import Sample
 from spurious.analysis.smoothing import final_value, gain, smooth_curve
 from spurious.analysis.stats import mean_ci, t_cdf, t_quantile
 from spurious.analysis.strategy import strategy_row, strategy_table
 from spurious.analysis.transitions import (BUCKETS, contribution_rows, contribution_scores, mean_contributions,
                                            problem_outcomes, transition_table)
+from spurious.rollout import Rollout
 
 
 def S(pid, correct, code, bench="math500", idx=0, fenced=None):
-    return Sample(benchmark=bench, problem_id=str(pid), sample_index=idx, correct=correct,
-                  code={"python": code, "fenced": code if fenced is None else fenced})
+    return Rollout(prompt="", response="", benchmark=bench, problem_id=str(pid), sample_index=idx, correct=correct,
+                   code=code, code_fenced=code if fenced is None else fenced)
 
 
 # ---------------- stats ----------------

@@ -8,7 +8,8 @@ import pytest
 
 from spurious.rewards import FunctionReward, Sample, get_reward
 from spurious.rewards import trl as adapter
-from spurious.rewards.trl import message_text, occurrence_indices, prompt_key, trl_reward_func
+from spurious.rewards.trl import message_text, prompt_key, trl_reward_func
+from spurious.rollout import rollout_keys
 
 
 def _state(step):
@@ -104,7 +105,7 @@ def test_random_reward_step_and_identity():
     assert b == get_reward("random", seed=3)([Sample("", "", step=2, prompt_index=prompt_key(p), sample_index=i % 8)
                                               for i, p in enumerate(prompts)])
     assert prompt_key("Q1") == prompt_key("Q1") != prompt_key("Q2") and prompt_key("Q1") >= 0
-    assert occurrence_indices(["a", "b", "a", "a", "b"]) == [0, 0, 1, 2, 1]
+    assert [j for _, j in rollout_keys(["a", "b", "a", "a", "b"])] == [0, 0, 1, 2, 1]
 
 
 def _simulate(num_processes, f, prompts, completions, **columns):

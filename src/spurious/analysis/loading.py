@@ -1,7 +1,11 @@
-"""Load evaluation folders (``samples.jsonl`` + ``summary.json``) and training runs (``metrics.jsonl``).
+"""Load evaluation folders (``samples.jsonl`` + ``summary.json``) and training runs (``metrics.jsonl`` and
+``rollouts/step_XXXXX.jsonl.gz``).
 
-Evaluation sample lines need ``benchmark``, ``problem_id`` and ``correct``; the code-reasoning flags
-``code`` (the paper's ``python`` rule) and ``code_fenced`` are computed from ``response`` when absent.
+Evaluation samples and training rollouts are rows of one schema (:class:`spurious.rollout.Rollout`), read by one
+function, :func:`load_samples`: a row needs ``problem_id`` and ``correct`` (and ``benchmark``, which training
+rollouts hold as ``"train"``); the code-reasoning flags ``code`` (the paper's ``python`` rule) and
+``code_fenced`` are computed from ``response`` when absent. :func:`load_rollouts` reads one training phase's
+rollouts as an :class:`EvalResult`, so Table 1 and the transition buckets work on a training run alone.
 Training metric lines are free-form: any numeric key becomes a curve; missing keys are skipped.
 """
 
@@ -16,33 +20,25 @@ from typing import Any
 
 from spurious.analysis.code_reasoning import CODE_RULES, is_code_reasoning
 from spurious.io import InputError, iter_jsonl
+from spurious.rollout import CODE_FIELDS, Rollout
 
 SAMPLES_FILE = "samples.jsonl"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.jsonl"
 RUN_EVAL_DIR = "eval"  # where `spurious eval` of a run's checkpoints writes step-<N>/ folders and curve.json
 CURVE_FILE = "curve.json"
+ROLLOUT_DIR = "rollouts"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
-RULE_FIELDS = {"python": "code", "fenced": "code_fenced"}
-
-
-@dataclass
-class Sample:
-    """One graded response, reduced to what the analyses need."""
-
-    benchmark: str
-    problem_id: str
-    sample_index: int
-    correct: bool
-    code: dict[str, bool]  # rule name -> flag
-    length: float | None = None
+_ROLLOUT_FILE = re.compile(r"^step_(\d+)\.jsonl\.gz$")
 
 
 @dataclass
 class EvalResult:
+    """Graded samples of one evaluation, or of one training phase (``load_rollouts``)."""
+
     name: str
     path: Path
-    samples: list[Sample]
+    samples: list[Rollout]
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -64,21 +60,40 @@ class RunLog:
     group: str | None = None  # e.g. the arm name when several seeds are averaged
     eval_curves: dict[str, Any] | None = None  # <run>/eval/curve.json, if the checkpoints were evaluated
     eval_steps: list[tuple[int, Path]] = field(default_factory=list)  # (step, <run>/eval/step-<N>) with samples
+    rollout_files: list[tuple[int, Path]] = field(default_factory=list)  # (phase, <run>/rollouts/step_<N>.jsonl.gz)
 
 
-def _code_flags(obj: dict, path: Path, line: int) -> dict[str, bool]:
-    flags: dict[str, bool] = {}
+def _with_code_flags(obj: dict, path: Path, line: int) -> dict:
+    """``obj`` with both code-reasoning flags, computed from ``response`` where a row lacks one."""
     for rule in CODE_RULES:
-        key = RULE_FIELDS[rule]
+        key = CODE_FIELDS[rule]
         if key in obj and obj[key] is not None:
             if not isinstance(obj[key], bool):
                 raise InputError(path, line, f"expected bool, got {type(obj[key]).__name__}", field=key)
-            flags[rule] = obj[key]
         else:
             if not isinstance(obj.get("response"), str):
                 raise InputError(path, line, f"missing (needed to compute '{key}')", field="response")
-            flags[rule] = is_code_reasoning(obj["response"], rule)
-    return flags
+            obj = {**obj, key: is_code_reasoning(obj["response"], rule)}
+    return obj
+
+
+def load_samples(path: str | os.PathLike, *, allow_ungraded: bool = False) -> list[Rollout]:
+    """The rows of a ``samples.jsonl`` or ``rollouts/step_XXXXX.jsonl.gz`` file as :class:`Rollout` records;
+    raises InputError naming file, line and field on bad input. ``allow_ungraded`` skips rows whose ``correct``
+    is null (training rollouts of a run with ``track_accuracy`` off) instead of refusing them."""
+    p = Path(path)
+    out = []
+    correct_type = (bool, type(None)) if allow_ungraded else bool
+    for line, obj in iter_jsonl(p, required=("benchmark", "problem_id", "correct"),
+                                types={"benchmark": str, "problem_id": (str, int), "correct": correct_type,
+                                       "sample_index": int, "length": (int, float), "phase": (int, type(None))}):
+        if obj["correct"] is None:
+            continue
+        obj = _with_code_flags(obj, p, line)
+        out.append(Rollout.from_row({**obj, "problem_id": str(obj["problem_id"]),
+                                     "sample_index": int(obj.get("sample_index") or 0),
+                                     "prompt": obj.get("prompt") or "", "response": obj.get("response") or ""}))
+    return out
 
 
 def load_eval(path: str | os.PathLike, name: str | None = None) -> EvalResult:
@@ -87,13 +102,7 @@ def load_eval(path: str | os.PathLike, name: str | None = None) -> EvalResult:
     samples_path = folder / SAMPLES_FILE
     if not samples_path.exists():
         raise InputError(folder, None, f"not an evaluation folder: no {SAMPLES_FILE}")
-    samples = []
-    for line, obj in iter_jsonl(samples_path, required=("benchmark", "problem_id", "correct"),
-                                types={"benchmark": str, "problem_id": (str, int), "correct": bool,
-                                       "sample_index": int, "length": (int, float)}):
-        samples.append(Sample(benchmark=obj["benchmark"], problem_id=str(obj["problem_id"]),
-                              sample_index=int(obj.get("sample_index") or 0), correct=obj["correct"],
-                              code=_code_flags(obj, samples_path, line), length=obj.get("length")))
+    samples = load_samples(samples_path)
     if not samples:
         raise InputError(samples_path, None, "no samples")
     summary: dict[str, Any] = {}
@@ -106,6 +115,28 @@ def load_eval(path: str | os.PathLike, name: str | None = None) -> EvalResult:
         if not isinstance(summary, dict):
             raise InputError(summary_path, None, "expected a JSON object")
     return EvalResult(name=name or folder.resolve().name, path=folder, samples=samples, summary=summary)
+
+
+def rollout_phases(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """``(phase, file)`` of each ``<run>/rollouts/step_XXXXX.jsonl.gz`` the run wrote, by phase."""
+    base = Path(run_dir) / ROLLOUT_DIR
+    if not base.is_dir():
+        return []
+    return sorted((int(m.group(1)), f) for f in base.iterdir() if (m := _ROLLOUT_FILE.match(f.name)))
+
+
+def load_rollouts(run_dir: str | os.PathLike, phase: int, name: str | None = None) -> EvalResult:
+    """One training phase's rollouts (graded against the dataset's answers) as an :class:`EvalResult` named
+    ``<run>@phase<N>`` (1-based, as people count phases)."""
+    files = dict(rollout_phases(run_dir))
+    if phase not in files:
+        raise InputError(Path(run_dir) / ROLLOUT_DIR, None, f"no rollouts of phase {phase + 1} "
+                                                            f"(logged phases: {[p + 1 for p in sorted(files)]})")
+    samples = load_samples(files[phase], allow_ungraded=True)
+    if not samples:
+        raise InputError(files[phase], None, "no graded rollouts (the run was trained with track_accuracy off)")
+    label = name or Path(run_dir).resolve().name
+    return EvalResult(name=f"{label}@phase{phase + 1}", path=files[phase], samples=samples)
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
@@ -146,7 +177,8 @@ def load_run(path: str | os.PathLike, name: str | None = None, group: str | None
         if not isinstance(curves, dict) or not isinstance(curves.get("curves"), dict):
             raise InputError(curves_path, None, "missing", field="curves")
     return RunLog(name=name or folder.resolve().name, path=folder, rows=rows, config=_read_config(folder),
-                  group=group, eval_curves=curves, eval_steps=run_eval_steps(folder))
+                  group=group, eval_curves=curves, eval_steps=run_eval_steps(folder),
+                  rollout_files=rollout_phases(folder))
 
 
 def eval_step_folders(folder: str | os.PathLike) -> list[tuple[int, Path]]:

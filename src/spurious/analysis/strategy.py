@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterable
 
 from spurious.analysis.code_reasoning import CODE_RULES
-from spurious.analysis.loading import Sample
+from spurious.rollout import Rollout
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,12 @@ def _mean(xs: list[bool]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def strategy_row(samples: Iterable[Sample], rule: str = "python", benchmark: str = "all") -> StrategyRow:
+def strategy_row(samples: Iterable[Rollout], rule: str = "python", benchmark: str = "all") -> StrategyRow:
     """One Table-1 row from the given samples."""
     if rule not in CODE_RULES:
         raise ValueError(f"unknown code-reasoning rule {rule!r}; choose from {CODE_RULES}")
-    code = [s.correct for s in samples if s.code[rule]]
-    lang = [s.correct for s in samples if not s.code[rule]]
+    code = [s.correct for s in samples if s.code_flag(rule)]
+    lang = [s.correct for s in samples if not s.code_flag(rule)]
     n = len(code) + len(lang)
     if n == 0:
         raise ValueError(f"no samples for benchmark {benchmark!r}")
@@ -47,7 +47,7 @@ def strategy_row(samples: Iterable[Sample], rule: str = "python", benchmark: str
                        accuracy=(sum(code) + sum(lang)) / n, accuracy_code=_mean(code), accuracy_language=_mean(lang))
 
 
-def strategy_table(samples: list[Sample], rules: Iterable[str] = CODE_RULES) -> list[StrategyRow]:
+def strategy_table(samples: list[Rollout], rules: Iterable[str] = CODE_RULES) -> list[StrategyRow]:
     """Table-1 rows for every benchmark in ``samples`` and every rule."""
     rows = []
     for bench in sorted({s.benchmark for s in samples}):

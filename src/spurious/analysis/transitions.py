@@ -23,7 +23,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Sequence
 
-from spurious.analysis.loading import Sample
+from spurious.rollout import Rollout
 
 BUCKETS = ("Code→Code", "Code→Lang", "Lang→Code", "Lang→Lang")
 _EPS = 1e-12
@@ -36,14 +36,14 @@ class ProblemOutcome:
     k: int
 
 
-def problem_outcomes(samples: Iterable[Sample], rule: str = "python") -> dict[tuple[str, str], ProblemOutcome]:
+def problem_outcomes(samples: Iterable[Rollout], rule: str = "python") -> dict[tuple[str, str], ProblemOutcome]:
     """Per (benchmark, problem_id): majority strategy and mean correctness over its samples."""
-    grouped: dict[tuple[str, str], list[Sample]] = {}
+    grouped: dict[tuple[str, str], list[Rollout]] = {}
     for s in samples:
         grouped.setdefault((s.benchmark, s.problem_id), []).append(s)
     out = {}
     for key, group in grouped.items():
-        n_code = sum(s.code[rule] for s in group)
+        n_code = sum(s.code_flag(rule) for s in group)
         out[key] = ProblemOutcome(code=n_code * 2 > len(group), correct=sum(s.correct for s in group) / len(group),
                                   k=len(group))
     return out
@@ -101,7 +101,7 @@ class TransitionTable:
         return asdict(self)
 
 
-def transition_table(before: Sequence[Sample], after: Sequence[Sample], rule: str = "python", *,
+def transition_table(before: Sequence[Rollout], after: Sequence[Rollout], rule: str = "python", *,
                      benchmark: str | None = None, before_name: str = "step 0", after_name: str = "step t"
                      ) -> TransitionTable:
     """Buckets and contribution scores between two evaluations of the same problems.

@@ -22,15 +22,26 @@ def analyze(
     group_seeds: bool = typer.Option(False, "--group-seeds", help="Average runs named NAME-seedK / NAME_sK over "
                                                                   "seeds (mean ± 95% t-interval)."),
     title: str = typer.Option("spurious analysis", help="Report title."),
+    phases: Optional[str] = typer.Option(None, "--phases", metavar="A,B",
+                                         help="Training phases (1-based) whose rollouts a run's Table 1 and "
+                                              "transitions compare; default its first and last logged phase."),
 ) -> None:
     """Analyse runs and evaluations: Table 1, Table 2, training curves, gain bars, one report.html."""
+    from spurious.errors import UsageError
     from spurious.report.analysis_report import analyze as run_analysis
     from spurious.report.console import wide_console
+
+    pair = None
+    if phases is not None:
+        parts = phases.split(",")
+        if len(parts) != 2 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+            raise UsageError(f"expected two phase numbers A,B (1-based), got {phases!r}", option="--phases")
+        pair = (int(parts[0]), int(parts[1]))
 
     console = wide_console(stderr=True)
     with console.status("analysing"):
         result = run_analysis(paths, out, baseline=baseline, rule=rule, window=window, group_seeds=group_seeds,
-                              title=title)
+                              title=title, phases=pair)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"wrote {len(result.files)} files; report: [bold]{result.report}[/]")

@@ -31,36 +31,34 @@ def read_samples(path: Path, reward) -> tuple[list[dict], list]:
     """Rows of ``path`` and their :class:`Sample` s; bad rows raise InputError naming file, line and field."""
     from spurious.io import InputError, iter_jsonl
     from spurious.rewards import Sample
+    from spurious.rollout import rollout_keys
 
     required = ["response"] + (["answer"] if reward.needs_label else []) + (["group"] if reward.group_level else [])
     types = {"response": str, "prompt": str, "answer": (str, int, float), "group": (str, int),
              **{f: int for f in _INT_FIELDS}}
-    rows, samples = [], []
-    first_seen: dict[Any, int] = {}
-    counts: dict[Any, int] = {}
+    rows, keys = [], []
     for lineno, row in iter_jsonl(path, required=required, types=types, not_null=("response",)):
         answer = row.get("answer")
         if reward.needs_label and answer is None:
             raise InputError(path, lineno, f"is null, but reward {reward.name!r} needs a label", field="answer")
         if reward.group_level and row.get("group") is None:
             raise InputError(path, lineno, f"is null, but reward {reward.name!r} scores whole groups", field="group")
-        # The draw's identity, for the random reward: explicit fields win; else the prompt's first-seen order
-        # (keyed by group, else prompt text, else the line) and the response's position among its prompt's.
-        key = ("group", row["group"]) if row.get("group") is not None else \
-            ("prompt", row["prompt"]) if row.get("prompt") is not None else ("line", lineno)
-        first_seen.setdefault(key, len(first_seen))
-        occurrence = counts.get(key, 0)
-        counts[key] = occurrence + 1
+        # The draw's identity (spurious.rollout.rollout_keys), for the random reward: the prompt is keyed by its
+        # prompt_index, else its group, else its text, else its line; explicit sample_index wins.
+        keys.append(next((row[k] for k in ("prompt_index", "group", "prompt") if row.get(k) is not None),
+                         ("line", lineno)))
+        rows.append(row)
+    samples = []
+    for row, (prompt_index, occurrence) in zip(rows, rollout_keys(keys)):
+        answer = row.get("answer")
         if isinstance(answer, float) and answer.is_integer():
             answer = str(answer)  # keep "142.0" as written; graders accept it
         samples.append(Sample(
             prompt=row.get("prompt") or "", response=row["response"],
             answer=None if answer is None else str(answer), group=row.get("group"),
-            step=row.get("step") or 0,
-            prompt_index=row["prompt_index"] if row.get("prompt_index") is not None else first_seen[key],
+            step=row.get("step") or 0, prompt_index=prompt_index,
             sample_index=row["sample_index"] if row.get("sample_index") is not None else occurrence,
         ))
-        rows.append(row)
     return rows, samples
 
 

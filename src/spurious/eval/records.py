@@ -1,10 +1,9 @@
-"""The per-sample record of an evaluation and the per-benchmark summary computed from records.
+"""The per-benchmark summary of an evaluation, computed from its records.
 
-One record (a line of ``samples.jsonl``) per generated sample::
-
-    benchmark, problem_id, sample_index, prompt, response, answer (gold), extracted, correct, status,
-    code (paper's rule: "python" in the lower-cased response), code_fenced (a ``` fenced block), format, boxed,
-    length (generated tokens, EOS included), truncated, seed, gen_seconds, grader, fingerprint
+One record (a line of ``samples.jsonl``) per generated sample: a :class:`spurious.rollout.Rollout` row (the
+schema training rollouts use too; ``phase``, ``reward`` and ``advantage`` are null) plus ``seed``,
+``gen_seconds``, ``grader`` and ``fingerprint``. ``code`` is the paper's rule ("python" in the lower-cased
+response), ``code_fenced`` a ``` fenced block, ``length`` generated tokens (EOS included).
 
 ``format``: the paper's format reward (``box_only_format``: the text after the last ``boxed`` normalises to
 something non-empty, paper.md §2.4), reported as the "format rate".
@@ -17,37 +16,11 @@ stated, paper.md §5.2; with the official last-number fallback this is nearly al
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from spurious.eval.metrics import avg_at_k, maj_at_k, mean, pass_at_k_raw, pass_at_k_unbiased
-
-_BOXED = re.compile(r"\\boxed\s*\{")
-
-
-def last_boxed_content(text: str) -> str | None:
-    """Brace-balanced content of the last ``\\boxed{...}``; None when there is none or it is unclosed."""
-    starts = [m.end() for m in _BOXED.finditer(text)]
-    if not starts:
-        return None
-    i, depth = starts[-1], 1
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i:j]
-    return None
-
-
-def has_boxed_answer(text: str) -> bool:
-    """True iff the last ``\\boxed{...}`` exists, is closed and holds non-blank content."""
-    content = last_boxed_content(text)
-    return content is not None and content.strip() != ""
-
 
 def _rate(flags: Sequence[Any]) -> float:
     return mean([1.0 if f else 0.0 for f in flags])

@@ -27,15 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spurious.analysis.code_reasoning import is_code_reasoning
 from spurious.data import Problem, Template, get_template, load_problems
 from spurious.eval.backends import SamplingSettings, TransformersBackend, combine_seeds
-from spurious.eval.records import has_boxed_answer, summarize_records
-from spurious.grading import box_only_format, canonical_answer, grade_many
+from spurious.eval.records import summarize_records
+from spurious.grading import canonical_answer
+from spurious.measure import grade_rollouts, measure_rollouts
 from spurious.errors import UsageError, check_choice, check_positive
 from spurious.eval.store import SampleStore
 from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
+from spurious.rollout import Rollout
 
 DEFAULT_BENCHMARKS = ("math500", "amc23", "aime24", "aime25")
 PAPER_MAX_NEW_TOKENS = 3072
@@ -100,16 +101,11 @@ def as_backend(model_or_backend: Any, tokenizer: Any = None, batch_size: int = 1
 
 def grade_rows(rows: list[dict[str, Any]], grader: str, r1_style: bool, timeout: float,
                workers: int | None) -> None:
-    """Fill ``extracted``/``correct``/``status``/``grader`` of rows in place."""
-    if not rows:
-        return
-    results = grade_many([r["response"] for r in rows], [r["answer"] for r in rows], grader=grader,
-                         extract="r1" if r1_style else None, timeout=timeout, workers=workers)
-    for r, g in zip(rows, results):
-        r["extracted"] = g.extracted or ""
-        r["correct"] = bool(g.correct)
-        r["status"] = g.status
-        r["grader"] = grader
+    """Regrade stored rows in place (``extracted``/``correct``/``status``/``grader``), e.g. for a new grader."""
+    rollouts = [Rollout.from_row(r) for r in rows]
+    grade_rollouts(rollouts, grader=grader, extract="r1" if r1_style else None, timeout=timeout, workers=workers)
+    for row, r in zip(rows, rollouts):
+        row.update(extracted=r.extracted, correct=r.correct, status=r.status, grader=grader)
 
 
 def _check_unique(problems: Sequence[Problem], benchmark: str) -> None:
@@ -166,7 +162,10 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
     """Evaluate a model (or backend) on ``benchmarks``; returns the summary written to ``out_dir/summary.json``.
 
     ``chunk_size`` is how many samples are generated and appended between checkpoints to disk (default: the
-    backend's batch size, else 256). Samples are seeded by (seed, benchmark, problem id, sample index).
+    backend's batch size, else 256). Each sample's seed is derived from (seed, benchmark, problem id, sample
+    index) and recorded; the vLLM backend seeds each request with it, so a sample does not depend on its
+    batch-mates, while the transformers backend seeds each batch from its samples' seeds (same batches, same
+    samples; see :mod:`spurious.eval.backends`).
     """
     tmpl, loaded = prepare(benchmarks, template=template, grader=grader, max_new_tokens=max_new_tokens,
                            limit=limit, samples=samples, temperature=temperature, top_p=top_p)
@@ -206,17 +205,14 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
                 gens = backend.generate([prompts[p.id] for p, _ in part], settings, seeds=seeds,
                                         add_special_tokens=not tmpl.is_chat)
                 dt = time.perf_counter() - t0
-                rows = []
-                for (p, j), s, g in zip(part, seeds, gens):
-                    rows.append({
-                        "benchmark": bench, "problem_id": p.id, "sample_index": j, "prompt": prompts[p.id],
-                        "response": g.text, "answer": p.answer, "extracted": "", "correct": False, "status": "",
-                        "code": is_code_reasoning(g.text, "python"), "code_fenced": is_code_reasoning(g.text, "fenced"),
-                        "boxed": has_boxed_answer(g.text), "format": box_only_format(g.text),
-                        "length": g.n_tokens, "truncated": g.truncated,
-                        "seed": s, "gen_seconds": dt / len(part), "grader": grader, "fingerprint": fp,
-                    })
-                grade_rows(rows, grader, tmpl.r1_style, grade_timeout, grade_workers)
+                rollouts = [Rollout(prompt=prompts[p.id], response=g.text, answer=p.answer, problem_id=p.id,
+                                    benchmark=bench, sample_index=j, length=g.n_tokens, truncated=g.truncated,
+                                    extra={"seed": s, "gen_seconds": dt / len(part), "grader": grader,
+                                           "fingerprint": fp})
+                            for (p, j), s, g in zip(part, seeds, gens)]
+                measure_rollouts(rollouts, grader=grader, extract="r1" if tmpl.r1_style else None,
+                                 timeout=grade_timeout, workers=grade_workers)
+                rows = [r.to_row() for r in rollouts]
                 store.append(rows)
                 tokens += sum(g.n_tokens for g in gens)
                 gen_time += dt

@@ -25,7 +25,7 @@ from spurious.analysis.curves import training_eval_rows
 from spurious.analysis.loading import EvalResult, RunLog, detect_kind, load_eval, load_run
 from spurious.analysis.plots import plot_runs
 from spurious.analysis.smoothing import WINDOW
-from spurious.analysis.loading import eval_step_folders, steps_label
+from spurious.analysis.loading import eval_step_folders, load_rollouts, steps_label
 from spurious.analysis.strategy import strategy_table
 from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
 from spurious.errors import UsageError, check_choice, check_positive
@@ -167,10 +167,30 @@ def transition_blocks(pairs: Sequence[tuple[EvalResult, EvalResult, str]], rule:
     return blocks, contrib_all, dicts
 
 
+def _rollout_pair(run: RunLog, phases: tuple[int, int] | None, notes: list[str]
+                  ) -> tuple[EvalResult, EvalResult, str] | None:
+    """(before, after, run name): the run's rollouts of two phases (0-based ``phases`` given 1-based), or None
+    with a note when the run logged fewer than two phases."""
+    logged = [p for p, _ in run.rollout_files]
+    if phases is None:
+        if len(logged) < 2:
+            if logged:
+                notes.append(f"{run.name}: rollouts of one phase only; transitions need two (rollout_log_every)")
+            return None
+        first, last = logged[0], logged[-1]
+    else:
+        first, last = phases[0] - 1, phases[1] - 1
+    return load_rollouts(run.path, first, run.name), load_rollouts(run.path, last, run.name), run.name
+
+
 def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             baseline: str | os.PathLike | None = None, rule: str = "python", window: int = WINDOW,
-            group_seeds: bool = False, title: str = "spurious analysis") -> AnalysisOutputs:
-    """Run every analysis that the given folders allow and write the report (see module docstring)."""
+            group_seeds: bool = False, title: str = "spurious analysis",
+            phases: tuple[int, int] | None = None) -> AnalysisOutputs:
+    """Run every analysis that the given folders allow and write the report (see module docstring).
+
+    ``phases``: the two training phases (1-based) whose rollouts a run's Table 1 and transitions compare;
+    default its first and last logged phase."""
     check_choice(rule, CODE_RULES, "--rule", "code-reasoning rule")
     check_positive(window=window)
     out = check_output(out_dir, "folder")
@@ -299,6 +319,26 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             result.files += [tables_dir / "transitions_runs.json", tables_dir / "table2_runs.json",
                              write_csv(tables_dir / "table2_runs.csv", rows)]
         sections.append(Section("Strategy transitions within runs", [intro, *blocks]))
+
+    # ---- Table 1 and transitions from the runs' own training rollouts
+    rollout_pairs = [pair for run in runs if (pair := _rollout_pair(run, phases, result.notes))]
+    if rollout_pairs:
+        t1 = table1_rows([ev for before, after, _ in rollout_pairs for ev in (before, after)])
+        _write_json(tables_dir / "table1_rollouts.json", {"rows": t1, "provenance": prov})
+        result.files += [tables_dir / "table1_rollouts.json", write_csv(tables_dir / "table1_rollouts.csv", t1)]
+        intro = ("Each run's own training rollouts (rollouts/step_XXXXX.jsonl.gz, T = 1 samples of the training "
+                 "prompts graded against the dataset's answers): the first logged phase against the last, as the "
+                 "paper does with evaluations. Problems differ between phases unless the dataset is smaller than a "
+                 "phase's prompts, so the transition buckets cover the problems both phases sampled. "
+                 + TRANSITION_NOTE)
+        blocks, rows, dicts = transition_blocks(rollout_pairs, rule, result.notes)
+        if dicts:
+            _write_json(tables_dir / "transitions_rollouts.json", {"tables": dicts, "provenance": prov})
+            result.files += [tables_dir / "transitions_rollouts.json",
+                             write_csv(tables_dir / "table2_rollouts.csv", rows)]
+        sections.append(Section("Training rollouts: Table 1 and strategy transitions", [
+            "Code reasoning and accuracy by strategy in the compared phases (benchmark 'train').", Table(t1),
+            intro, *blocks]))
 
     # ---- curves
     if runs:

@@ -22,6 +22,9 @@ class Sample:
     against (ground truth, majority-vote label or wrong label), ``None`` when there is none. ``group``: the key
     shared by the responses to one prompt. ``step``, ``prompt_index``, ``sample_index``: the identity of the
     draw (rollout phase, prompt, which of its G responses), used to key the random reward's RNG.
+    ``grades``: gradings already made of this response against ``answer``, keyed by ``(grader, extract)``; a
+    ground-truth reward with that grading uses them instead of grading again (the trainer grades each rollout
+    once, :func:`spurious.measure.measure_rollouts`).
     """
 
     prompt: str
@@ -32,6 +35,7 @@ class Sample:
     prompt_index: int = 0
     sample_index: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    grades: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
 
 class Reward:

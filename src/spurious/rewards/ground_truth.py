@@ -44,8 +44,14 @@ class GroundTruthReward(Reward):
     def score(self, samples: Sequence[Sample]) -> list[float]:
         g = grading()
         labels = [str(s.answer) for s in samples]
-        results = g.grade_many([s.response for s in samples], labels, grader=self.grader, extract=self.extract,
-                               timeout=self.timeout, workers=self.workers)
+        spec = (self.grader, self.extract)
+        results = [s.grades.get(spec) for s in samples]
+        todo = [i for i, r in enumerate(results) if r is None]
+        if todo:
+            for i, r in zip(todo, g.grade_many([samples[i].response for i in todo], [labels[i] for i in todo],
+                                               grader=self.grader, extract=self.extract, timeout=self.timeout,
+                                               workers=self.workers)):
+                results[i] = r
         if self.multiple_choice and self.grader != "official":
             choice = [i for i, label in enumerate(labels) if label in CHOICE_LABELS]
             if choice:  # the official reward's letter mode for these rows (the official grader applies it itself)

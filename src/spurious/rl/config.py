@@ -84,7 +84,7 @@ class TrainConfig:
     surrogate: str = "clip"                # clip | no-clip | official-no-old-logprob
     loss_aggregation: str = "official"     # token-mean | seq-mean-token-mean | dr-grpo | official
     official_micro_batch: int = 4          # sequences per micro-batch of the "official" aggregation
-    advantage: str = "group"               # group | batch | none | official (group z + token whitening)
+    advantage: str = "official"            # official (group z + token whitening, the paper's code) | group | batch | none
     advantage_unbiased_std: bool = True
     advantage_eps: float = 1e-4
     beta: float = 0.0                      # KL coefficient (0: no reference model)
@@ -98,7 +98,7 @@ class TrainConfig:
     seed: int = 42
     # records
     save_every_phases: int = 50            # checkpoints (0: only the final model)
-    save_total_limit: int | None = 2
+    save_total_limit: int | None = None    # keep only the newest N checkpoints (None: all, for evaluation curves)
     save_final: bool = True                # write the trained model to <run>/final
     rollout_log_every: int = 1             # write rollouts/step_XXXXX.jsonl.gz every N phases (0: never)
     track_accuracy: bool = True            # grade rollouts against the ground truth whatever the reward

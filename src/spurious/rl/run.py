@@ -65,13 +65,13 @@ def completed_steps(run_dir: Path) -> int:
 
 
 def resolve_reward(config: TrainConfig, reward=None):
-    """A :class:`Reward` from ``reward`` (object or TRL-style callable) or ``config.reward``/``reward_params``."""
+    """A :class:`Reward` from ``reward`` (a Reward, or a plain function as in ``docs/rewards.md``'s user
+    rewards) or from ``config.reward``/``reward_params``."""
+    from spurious.rewards import Reward, get_reward
+    from spurious.rewards.user import FunctionReward
+
     if reward is not None:
-        return reward
-    try:
-        from spurious.rewards import get_reward
-    except ImportError:
-        from spurious.rewards.registry import get_reward
+        return reward if isinstance(reward, Reward) else FunctionReward(reward)
     try:
         built = get_reward(config.reward, **config.reward_params)
     except (ValueError, TypeError, KeyError) as e:
@@ -152,7 +152,8 @@ def rows_from_memory(dataset: Any, config: TrainConfig) -> list[dict[str, Any]]:
 
 def build_trl_dataset(rows: list[dict[str, Any]], config: TrainConfig, tokenizer):
     """The TRL dataset: ``prompt`` (chat messages, or text for raw templates / assistant prefixes),
-    ``answer``, ``prompt_index``, ``problem_id``. Prompts over ``max_prompt_tokens`` are dropped."""
+    ``prompt_text`` (the prompt as the model reads it, for the rollout records), ``answer``, ``prompt_index``
+    (the row: the rollout key), ``problem_id``. Prompts over ``max_prompt_tokens`` are dropped."""
     import datasets
 
     from spurious.data import get_template
@@ -167,13 +168,13 @@ def build_trl_dataset(rows: list[dict[str, Any]], config: TrainConfig, tokenizer
             prompt = template.messages(row["problem"])
         else:
             prompt = template.render(row["problem"], tokenizer)
-        if config.max_prompt_tokens:
-            text = prompt if isinstance(prompt, str) else tokenizer.apply_chat_template(
-                prompt, tokenize=False, add_generation_prompt=True)
-            if len(tokenizer(text, add_special_tokens=False)["input_ids"]) > config.max_prompt_tokens:
-                dropped += 1
-                continue
-        out.append({"prompt": prompt, "answer": str(row["answer"]), "prompt_index": len(out),
+        text = prompt if isinstance(prompt, str) else tokenizer.apply_chat_template(
+            prompt, tokenize=False, add_generation_prompt=True)
+        if config.max_prompt_tokens and \
+                len(tokenizer(text, add_special_tokens=False)["input_ids"]) > config.max_prompt_tokens:
+            dropped += 1
+            continue
+        out.append({"prompt": prompt, "prompt_text": text, "answer": str(row["answer"]), "prompt_index": len(out),
                     "problem_id": str(row["problem_id"])})
     if len(out) < config.prompts_per_phase:
         raise ConfigError("max_prompt_tokens", f"only {len(out)} prompts fit in {config.max_prompt_tokens} tokens")
@@ -191,6 +192,8 @@ def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None
     """
     import torch
     from trl import GRPOConfig
+
+    from spurious.data import get_template
 
     if world_size is not None:
         GRPOConfig = type("GRPOConfig", (GRPOConfig,), {"world_size": property(lambda self: world_size)})  # noqa: N806
@@ -244,6 +247,10 @@ def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None
                       vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
                       # the paper applies no vLLM-vs-trainer correction (paper.md §3.3); our loss ignores it anyway
                       vllm_importance_sampling_correction=False)
+        stop = get_template(config.template).stop
+        if stop:  # the template's stop string, kept in the text as evaluation keeps it (the transformers
+            # backend cuts at it in SpuriousGRPOTrainer._generate_single_turn)
+            kwargs["generation_kwargs"] = {"stop": list(stop), "include_stop_str_in_output": True}
     if config.deepspeed:
         kwargs["deepspeed"] = config.deepspeed
     return GRPOConfig(**kwargs)
@@ -313,11 +320,11 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
 
     ``model``/``tokenizer``/``dataset``/``reward`` override what ``config`` names (in-memory use: the
     organism passes a tiny model, a dataset of dicts and a :class:`Reward`). ``accuracy_fn(responses,
-    answers) -> list[bool]`` replaces the project grader for the ``accuracy`` metric. ``resume`` continues
+    answers) -> list[bool]`` replaces the project grader for each rollout's ``correct`` (and the ``accuracy``
+    metric). ``resume`` continues
     from the run folder's latest checkpoint. ``callbacks`` are ``transformers.TrainerCallback`` objects.
     """
     from spurious.provenance import provenance
-    from spurious.rl.rollouts import default_accuracy_fn
 
     nproc = num_processes()
     config = with_launcher_deepspeed(config)
@@ -380,11 +387,9 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
                                                      **facts})
     if config.beta != 0.0 or (config.use_vllm and config.vllm_mode == "colocate"):  # both reload from a path
         _ensure_reference_path(model, tokenizer, run_dir)
-    acc_fn = accuracy_fn if accuracy_fn is not None else (default_accuracy_fn() if config.track_accuracy else None)
     trainer = SpuriousGRPOTrainer(
-        model=model, reward_funcs=[_named_placeholder(reward_obj)], args=args,
-        train_dataset=train_ds, processing_class=tokenizer, callbacks=list(callbacks),
-        spurious_config=config, reward=reward_obj, accuracy_fn=acc_fn, recorder=recorder)
+        model=model, args=args, train_dataset=train_ds, processing_class=tokenizer, callbacks=list(callbacks),
+        spurious_config=config, reward=reward_obj, accuracy_fn=accuracy_fn, recorder=recorder)
     for cb in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(cb)
     for cb in eval_callbacks(trainer):  # evaluation during training (eval_every_phases)
@@ -482,12 +487,3 @@ def _ensure_reference_path(model, tokenizer, run_dir: Path) -> None:
                 save_model(model, tokenizer, ref)
     model.config._name_or_path = str(ref)
     model.name_or_path = str(ref)  # what the vLLM engine loads
-
-
-def _named_placeholder(reward_obj):
-    """TRL needs a reward function to build its bookkeeping; our trainer scores in ``_calculate_rewards``."""
-    def reward_func(prompts, completions, **_):
-        raise RuntimeError("SpuriousGRPOTrainer scores rewards itself; this function must not be called")
-
-    reward_func.__name__ = getattr(reward_obj, "name", "reward")
-    return reward_func

@@ -1,41 +1,57 @@
-"""``SpuriousGRPOTrainer``: TRL's GRPOTrainer with our rewards, advantages, loss and instrumentation.
+"""``SpuriousGRPOTrainer``: TRL's GRPOTrainer with our advantages, loss, instrumentation and rollout records.
 
-TRL keeps doing generation, data distribution, accumulation, checkpointing and logging back-ends. We replace
-six hooks, minimally:
+TRL keeps generation, data distribution, the reward call, accumulation, checkpointing and logging back-ends.
+Where each of TRL's steps hands over to our code, for one rollout phase (the call order)::
 
-* ``_calculate_rewards`` - scores rollouts with a :class:`spurious.rewards.base.Reward` keyed by global
-  (phase, prompt index, sample index); group-level rewards see whole groups even when a group is spread
-  over processes. Also grades every rollout against the ground truth, detects code reasoning and the boxed
-  format, logs the reward's grading health (``grader/*``: timeouts, errors, no-answer rate; ``reward/*``: the
-  reward's own statistics such as majority-vote label accuracy), and writes the phase's rollouts.
-* ``_generate_and_score_completions`` - replaces TRL's advantages by :func:`spurious.rl.advantages.compute_advantages`.
-* ``_compute_loss`` - :func:`spurious.rl.loss.policy_loss` and its clipping statistics.
-* ``_get_per_token_logps_and_entropies`` - TRL's forward pass on each chunk trimmed of its all-padding columns
-  (:func:`padding_window`); the same numbers at a fraction of the padded width. So that the old log-probs come
-  from exactly the passes training makes (first-step ratio exactly 1), ``_prepare_inputs`` computes them per
-  training micro-batch after TRL's shuffle and split, in place of TRL's pass over the generation batch.
-* ``log`` - writes one ``metrics.jsonl`` line per optimizer step and one per phase (see docs/training.md).
+    GRPOTrainer.training_step                                        (TRL)
+    └─ _prepare_inputs                               [ours, below]   deferred old log-probs per micro-batch
+       └─ _generate_and_score_completions            [ours]          times the phase; then, on TRL's output:
+          ├─ _generate -> _generate_single_turn      [ours]          cuts completions at the template's stop string
+          ├─ _calculate_rewards                      (TRL)           calls reward_funcs[0], our adapter:
+          │    TRLRewardFunction.__call__             spurious.rewards.trl: Rollout records keyed by rollout_keys,
+          │      measure_rollouts                     spurious.measure: graded once, code/format flags,
+          │      reward(samples)                      the Reward (grades reused through Sample.grades)
+          ├─ TRL's advantages                          replaced by compute_advantages (the paper's estimator)
+          └─ phase metrics + rollouts/step_XXXXX.jsonl.gz from the adapter's Rollouts
+    compute_loss -> _compute_loss                    [ours]          policy_loss + clip statistics (StepStats)
+       └─ _get_per_token_logps_and_entropies         [ours]          TRL's forward pass, trimmed of padding
+    log                                              [ours]          one metrics.jsonl line per step / per phase
+
+State between hooks, each documented where it is set: the adapter's ``last_rollouts`` (the batch just scored);
+``_phase`` (this phase's rollout metrics and timings, written with its last optimizer step); ``_step_stats``
+(clip statistics of the optimizer step being accumulated); ``_old_logps_pending`` (a phase generated whose old
+log-probs ``_prepare_inputs`` must compute).
+
+* Padding: :func:`padding_window` drops the columns that are padding in every row of a chunk; the same numbers
+  at a fraction of the padded width. So that the old log-probs come from exactly the passes training makes
+  (first-step ratio exactly 1), ``_prepare_inputs`` computes them per training micro-batch after TRL's shuffle
+  and split, in place of TRL's pass over the generation batch.
+* Metrics: ``metrics.jsonl`` keys are documented in docs/training.md.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import torch
 from accelerate.utils import gather_object
 from trl import GRPOTrainer
 from trl.models.utils import disable_gradient_checkpointing
 
+from spurious.data import get_template
 from spurious.grading import grader_metrics, grader_stats
+from spurious.measure import AccuracyFn, measure_rollouts
+from spurious.rewards.trl import TRLRewardFunction
 from spurious.rl.advantages import compute_advantages
 from spurious.rl.config import TrainConfig
 from spurious.rl.loss import policy_loss
 from spurious.rl.records import RunRecorder
-from spurious.rl.rollouts import build_samples, prompt_text, score_diagnostics
 from spurious.rl.stats import StepStats
 from spurious.rl.vllm_colocate import adapt_colocated_engine, run_seeded_engines
+from spurious.rollout import Rollout
 
 _MEAN_OVER_STEPS = ("clip/low_frac", "clip/high_frac", "pi_bar", "entropy", "ratio/mean", "loss", "grad_norm", "kl")
 
@@ -53,32 +69,77 @@ def padding_window(attention_mask: torch.Tensor, completion_width: int) -> tuple
     return lead, keep
 
 
+def cut_at_stop(ids: list[int], decode, stop: Sequence[str]) -> list[int]:
+    """The shortest prefix of ``ids`` whose text contains a stop string (all of ``ids`` when none occurs): the
+    completion up to and including the stop string, as evaluation keeps it."""
+    if not stop or not any(s in decode(ids) for s in stop):
+        return ids
+    lo, hi = 1, len(ids)  # the text of ids[:hi] contains a stop string; find the least such hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if any(s in decode(ids[:mid]) for s in stop):
+            hi = mid
+        else:
+            lo = mid + 1
+    return ids[:hi]
+
+
+def diagnostic_grading(config: TrainConfig, reward: Any) -> tuple[str, str | None]:
+    """``(grader, extract)`` of the per-rollout ``correct`` diagnostic: a ground-truth reward's own grading (so it
+    is graded once and the accuracy is the reward's), else the default grader; extraction follows the template's
+    answer style (``<answer>`` for r1) unless the reward sets one."""
+    from spurious.rewards.ground_truth import GroundTruthReward
+
+    r1 = "r1" if get_template(config.template).r1_style else None
+    if isinstance(reward, GroundTruthReward):
+        return reward.grader, reward.extract or r1
+    return "default", r1
+
+
+@dataclass
+class PhaseState:
+    """What one rollout phase measured before its optimizer steps: rollout metrics and the generation/reward
+    timings (written into the phase's metrics line after its last step)."""
+
+    start: float = field(default_factory=time.perf_counter)
+    generation: float = 0.0
+    reward: float = 0.0
+    rollout: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
 class SpuriousGRPOTrainer(GRPOTrainer):
-    """GRPOTrainer whose reward, advantage, loss and metrics follow ``spurious_config`` (a TrainConfig)."""
+    """GRPOTrainer whose reward, advantage, loss and metrics follow ``spurious_config`` (a TrainConfig).
 
-    def __init__(self, *args: Any, spurious_config: TrainConfig, reward, accuracy_fn=None,
+    ``reward`` is a :class:`spurious.rewards.base.Reward`; it reaches TRL wrapped in the adapter
+    :class:`spurious.rewards.trl.TRLRewardFunction`, as for any TRL user. ``accuracy_fn(responses, answers)``
+    replaces the project grader for the ``correct`` diagnostic (the organism's exact parser).
+    """
+
+    def __init__(self, *args: Any, spurious_config: TrainConfig, reward, accuracy_fn: AccuracyFn | None = None,
                  recorder: RunRecorder | None = None, **kwargs: Any):
-        with run_seeded_engines(spurious_config.seed):  # vLLM: the run seed decides generations
-            super().__init__(*args, **kwargs)
-        adapt_colocated_engine(self)  # vLLM's CPU build: weight sync by in-place reload
-        self.sp = spurious_config
-        self.sp_reward = reward
-        self.sp_accuracy_fn = accuracy_fn
-        self.sp_recorder = recorder
-        self.sp_steps_per_phase = spurious_config.optimizer_steps_per_phase
-        self._sp_step_stats = StepStats()
-        self._sp_last_step_metrics: dict[str, float] = {}
-        self._sp_phase_steps: list[dict[str, Any]] = []
-        self._sp_rollout: dict[str, float] = {}
-        self._sp_time = {"generation": 0.0, "reward": 0.0}
-        self._sp_phase_start = time.perf_counter()
-        self._sp_global_rewards: torch.Tensor | None = None
-        self._sp_prompt_cache: dict[int, str] = {}
-        self._sp_pending_rollouts: list[dict[str, Any]] | None = None
-        self._sp_defer_old_logps = False    # inside TRL's generation step: its old-log-prob pass is deferred
-        self._sp_old_logps_pending = False  # deferred: _prepare_inputs computes them per micro-batch
+        cfg = spurious_config
+        grader, extract = diagnostic_grading(cfg, reward)
 
-    # ------------------------------------------------------------------ helpers
+        def measure(rollouts: list[Rollout]):
+            return measure_rollouts(rollouts, grader=grader, extract=extract, accuracy_fn=accuracy_fn,
+                                    grade=cfg.track_accuracy)
+
+        # seed=None: the reward is already seeded by the run (spurious.rl.run.resolve_reward)
+        self.reward_func = TRLRewardFunction(reward, seed=None, steps_per_generation=cfg.optimizer_steps_per_phase,
+                                             measure=measure)
+        with run_seeded_engines(cfg.seed):  # vLLM: the run seed decides generations
+            super().__init__(*args, reward_funcs=[self.reward_func], **kwargs)
+        adapt_colocated_engine(self)  # vLLM's CPU build: weight sync by in-place reload
+        self.sp = cfg
+        self.sp_recorder = recorder
+        self.sp_steps_per_phase = cfg.optimizer_steps_per_phase
+        self.stop_strings = get_template(cfg.template).stop
+        self._phase = PhaseState()
+        self._step_stats = StepStats()       # the optimizer step being accumulated
+        self._last_step_metrics: dict[str, float] = {}
+        self._old_logps_pending = False      # a phase was generated: _prepare_inputs computes its old log-probs
+        self._defer_old_logps = False        # inside generation: TRL's old-log-prob pass is skipped
 
     @property
     def current_phase(self) -> int:
@@ -90,31 +151,47 @@ class SpuriousGRPOTrainer(GRPOTrainer):
 
     # ------------------------------------------------------------------ generation and rewards
 
-    def _generate(self, prompts: list):
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        """TRL's generation, timed; with the transformers backend, each completion cut at the template's stop
+        string (vLLM stops there itself: ``generation_kwargs`` in :func:`spurious.rl.run.grpo_config`)."""
         t = time.perf_counter()
-        out = super()._generate(prompts)
-        self._sp_time["generation"] += time.perf_counter() - t
-        return out
+        completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        if self.stop_strings and not self.use_vllm:
+            decode = self.processing_class.decode
+            completion_ids = [cut_at_stop(ids, decode, self.stop_strings) for ids in completion_ids]
+        self._phase.generation += time.perf_counter() - t
+        return completion_ids, logprobs
 
     def _generate_and_score_completions(self, inputs):
-        training = self.model.training
-        if training:
-            self._sp_phase_start = time.perf_counter()
-            self._sp_time = {"generation": 0.0, "reward": 0.0}
-        self._sp_pending_rollouts = None
-        self._sp_defer_old_logps = training and self.sp.trim_padding
+        if not self.model.training:  # TRL's evaluation loop: TRL's own scoring
+            return super()._generate_and_score_completions(inputs)
+        self._phase = PhaseState()
+        graded_before = grader_stats()
+        self._defer_old_logps = self.sp.trim_padding
         try:
             out = super()._generate_and_score_completions(inputs)
         finally:
-            self._sp_defer_old_logps = False
-        if training and self._sp_global_rewards is not None:
-            out["advantages"] = self._our_advantages(out["completion_mask"])
-            if self._sp_pending_rollouts is not None:
-                self._write_rollouts(out["advantages"].tolist())
+            self._defer_old_logps = False
+        rollouts = self.reward_func.last_rollouts
+        self._phase.reward = self.reward_func.last_seconds
+        lengths = out["completion_mask"].sum(1)
+        last = out["completion_ids"].gather(1, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+        ended = torch.isin(last, torch.tensor(self.eos_token_ids, device=last.device))
+        for r, n, e in zip(rollouts, lengths.tolist(), ended.tolist()):
+            r.length, r.truncated = int(n), (not e) and n >= self.max_completion_length
+        rewards = self.accelerator.gather(torch.tensor([r.reward for r in rollouts], dtype=torch.float32,
+                                                       device=self.accelerator.device))
+        out["advantages"] = self._our_advantages(rewards, out["completion_mask"])
+        for r, a in zip(rollouts, out["advantages"].tolist()):
+            r.advantage = a
+        self._phase.rollout = self._rollout_metrics(rollouts, rewards, grader_metrics(graded_before, grader_stats()))
+        every = self.sp.rollout_log_every
+        if every and self.current_phase % every == 0:
+            self._write_rollouts(rollouts)
         return out
 
-    def _our_advantages(self, completion_mask: torch.Tensor) -> torch.Tensor:
-        rewards = self._sp_global_rewards
+    def _our_advantages(self, rewards: torch.Tensor, completion_mask: torch.Tensor) -> torch.Tensor:
+        """:func:`compute_advantages` over the whole batch (all processes), this process's slice."""
         lengths = None
         if self.sp.advantage == "official":
             lengths = self.accelerator.gather(completion_mask.sum(1))
@@ -124,54 +201,29 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         i = self.accelerator.process_index
         return adv[i * n:(i + 1) * n].to(completion_mask.device)
 
-    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        t = time.perf_counter()
-        device = self.accelerator.device
-        phase = self.current_phase
-        n = len(prompts)
-        offset = self.accelerator.process_index * n
-        samples = build_samples(prompts, completions, inputs, phase=phase, group_size=self.sp.group_size,
-                                offset=offset)
-        graded_before = grader_stats()
-        if getattr(self.sp_reward, "group_level", False) and self.accelerator.num_processes > 1:
-            everyone = gather_object(samples)  # score whole groups; each process keeps its slice
-            local = list(self.sp_reward(everyone))[offset:offset + n]
-        else:
-            local = list(self.sp_reward(samples))
-        reward_health = grader_metrics(graded_before, grader_stats())
-        reward_health.update({f"reward/{k}": float(v) for k, v in (getattr(self.sp_reward, "last_stats", None)
-                                                                   or {}).items()})
-        rewards = self.accelerator.gather(torch.tensor(local, dtype=torch.float32, device=device))
-
-        responses = [s.response for s in samples]
-        answers = [row.get("answer") for row in inputs]
-        diag = score_diagnostics(responses, answers,
-                                 accuracy_fn=self.sp_accuracy_fn if self.sp.track_accuracy else None,
-                                 code_rule=self.sp.code_rule)
-        lengths = [len(ids) for ids in completion_ids_list]
-        labelled = [c for c in diag["correct"] if c is not None]
-        local_sums = torch.tensor([n, sum(labelled), len(labelled), sum(diag["code"]), sum(diag["format"]),
-                                   sum(lengths)], dtype=torch.float64, device=device)
-        tot = self.accelerator.reduce(local_sums, reduction="sum") if self.accelerator.num_processes > 1 \
-            else local_sums
-        total_n = float(tot[0])
+    def _rollout_metrics(self, rollouts: list[Rollout], rewards: torch.Tensor, health: dict[str, float]
+                         ) -> dict[str, Any]:
+        """The phase's rollout metrics, over every process: reward statistics, accuracy, code/format rates,
+        length, the grading health (``grader/*``) and the reward's own statistics (``reward/*``)."""
+        health.update({f"reward/{k}": float(v) for k, v in (getattr(self.reward_func.reward, "last_stats", None)
+                                                            or {}).items()})
+        labelled = [r.correct for r in rollouts if r.correct is not None]
+        local = torch.tensor([len(rollouts), sum(labelled), len(labelled), sum(bool(r.code) for r in rollouts),
+                              sum(bool(r.format) for r in rollouts), sum(r.length for r in rollouts)],
+                             dtype=torch.float64, device=self.accelerator.device)
+        tot = self.accelerator.reduce(local, reduction="sum") if self.accelerator.num_processes > 1 else local
+        n = float(tot[0])
         groups = rewards.view(-1, self.sp.group_size)
-        self._sp_rollout = {
+        return {
             "reward/mean": float(rewards.mean()),
             "reward/std": float(rewards.std()) if rewards.numel() > 1 else 0.0,
             "reward/frac_zero_std_groups": float((groups.std(dim=1) == 0).float().mean()),
             "accuracy": float(tot[1] / tot[2]) if float(tot[2]) > 0 else None,
-            "code_frequency": float(tot[3]) / total_n,
-            "format_rate": float(tot[4]) / total_n,
-            "response_length/mean": float(tot[5]) / total_n,
-            **self._over_processes(reward_health),
+            "code_frequency": float(tot[3]) / n,
+            "format_rate": float(tot[4]) / n,
+            "response_length/mean": float(tot[5]) / n,
+            **self._over_processes(health),
         }
-        every = self.sp.rollout_log_every
-        if every and phase % every == 0:
-            self._sp_pending_rollouts = self._rollout_rows(phase, inputs, prompts, samples, local, diag, lengths)
-        self._sp_global_rewards = rewards
-        self._sp_time["reward"] += time.perf_counter() - t
-        return rewards.unsqueeze(1)
 
     def _over_processes(self, metrics: dict[str, float]) -> dict[str, float]:
         """Per-process reward/grader metrics for the whole phase: counts add up over processes; ``*_rate`` and
@@ -187,32 +239,9 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         total = self.accelerator.reduce(local, reduction="sum").tolist()
         return {k: total[i] / total[-1] if w else total[i] for i, (k, w) in enumerate(zip(keys, weighted))}
 
-    def _render_prompt(self, prompt_index: int, prompt: Any) -> str:
-        if prompt_index not in self._sp_prompt_cache:
-            if isinstance(prompt, str):
-                text = prompt
-            else:
-                try:
-                    text = self.processing_class.apply_chat_template(prompt, tokenize=False,
-                                                                     add_generation_prompt=True)
-                except Exception:  # noqa: BLE001 - a readable prompt is enough for the log
-                    text = prompt_text(prompt)
-            self._sp_prompt_cache[prompt_index] = text
-        return self._sp_prompt_cache[prompt_index]
-
-    def _rollout_rows(self, phase, inputs, prompts, samples, rewards, diag, lengths) -> list[dict[str, Any]]:
-        return [{"phase": phase, "prompt_index": s.prompt_index, "problem_id": row.get("problem_id"),
-                 "sample_index": s.sample_index, "prompt": self._render_prompt(s.prompt_index, p),
-                 "response": s.response, "length": n, "answer": row.get("answer"), "reward": r,
-                 "correct": c, "code": k, "format": f}
-                for s, row, p, r, c, k, f, n in zip(samples, inputs, prompts, rewards, diag["correct"], diag["code"],
-                                                    diag["format"], lengths)]
-
-    def _write_rollouts(self, advantages: list[float]) -> None:
-        rows = self._sp_pending_rollouts
-        self._sp_pending_rollouts = None
-        for row, a in zip(rows, advantages):
-            row["advantage"] = a
+    def _write_rollouts(self, rollouts: list[Rollout]) -> None:
+        """``rollouts/step_<phase>.jsonl.gz``: every process's rollouts of the phase, as Rollout rows."""
+        rows = [r.to_row() for r in rollouts]
         if self.accelerator.num_processes > 1:
             rows = gather_object(rows)
         if self._is_main() and self.sp_recorder is not None:
@@ -229,10 +258,10 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         columns that are padding in every row of a chunk; the outputs are padded back (with zeros, under a zero
         mask), so callers see TRL's shapes. Multimodal inputs go to TRL unchanged.
         """
-        if self._sp_defer_old_logps and model is self.model and not torch.is_grad_enabled():
+        if self._defer_old_logps and model is self.model and not torch.is_grad_enabled():
             # TRL's old log-probs of the whole generation batch: computed per training micro-batch instead,
             # once TRL has shuffled and split it (_prepare_inputs), with the widths the training passes use.
-            self._sp_old_logps_pending = True
+            self._old_logps_pending = True
             return input_ids.new_zeros(input_ids.size(0), logits_to_keep, dtype=torch.float32), None, None
         if not self.sp.trim_padding or any(v is not None for v in kwargs.values()):
             return super()._get_per_token_logps_and_entropies(model, input_ids, attention_mask, logits_to_keep,
@@ -256,8 +285,8 @@ class SpuriousGRPOTrainer(GRPOTrainer):
 
     def _prepare_inputs(self, generation_batch):
         inputs = super()._prepare_inputs(generation_batch)
-        if self._sp_old_logps_pending:  # a new phase was just generated, shuffled and split
-            self._sp_old_logps_pending = False
+        if self._old_logps_pending:  # a new phase was just generated, shuffled and split
+            self._old_logps_pending = False
             with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
                 for mb in self._buffered_inputs:
                     ids = torch.cat([mb["prompt_ids"], mb["completion_ids"]], dim=1)
@@ -304,10 +333,10 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         if agg != "token-mean" and training:
             loss = loss / self.current_gradient_accumulation_steps
         if training:
-            self._sp_step_stats.merge(stats)
+            self._step_stats.merge(stats)
             if self.accelerator.sync_gradients:
-                self._sp_last_step_metrics = self._sp_step_stats.reduce(self.accelerator).metrics()
-                self._sp_step_stats = StepStats()
+                self._last_step_metrics = self._step_stats.reduce(self.accelerator).metrics()
+                self._step_stats = StepStats()
         return loss
 
     # ------------------------------------------------------------------ metrics
@@ -324,8 +353,8 @@ class SpuriousGRPOTrainer(GRPOTrainer):
                                "step_in_phase": (step - 1) % self.sp_steps_per_phase,
                                "loss": logs.get("loss"), "grad_norm": logs.get("grad_norm"),
                                "lr": logs.get("learning_rate")}
-        rec.update(self._sp_last_step_metrics)
-        self._sp_phase_steps.append(rec)
+        rec.update(self._last_step_metrics)
+        self._phase.steps.append(rec)
         if self._is_main() and self.sp_recorder is not None:
             self.sp_recorder.write(rec)
         extra = {k: v for k, v in rec.items() if isinstance(v, (int, float)) and k not in ("kind",)}
@@ -339,16 +368,16 @@ class SpuriousGRPOTrainer(GRPOTrainer):
 
     def finish(self) -> None:
         """Write the phase line of a phase cut short by ``max_steps`` (``optimizer_steps`` tells how short)."""
-        if self._sp_phase_steps and self._is_main() and self.sp_recorder is not None:
-            last = self._sp_phase_steps[-1]
+        if self._phase.steps and self._is_main() and self.sp_recorder is not None:
+            last = self._phase.steps[-1]
             self.sp_recorder.write(self._phase_record(last["phase"], last["optimizer_step"]))
 
     def _phase_record(self, phase: int, step: int) -> dict[str, Any]:
-        steps = [s for s in self._sp_phase_steps if s["phase"] == phase]
-        self._sp_phase_steps = []
+        steps = [s for s in self._phase.steps if s["phase"] == phase]
+        self._phase.steps = []
         rec: dict[str, Any] = {"kind": "phase", "phase": phase, "optimizer_step": step,
                                "optimizer_steps": len(steps)}
-        rec.update(self._sp_rollout)
+        rec.update(self._phase.rollout)
         keys = dict.fromkeys(_MEAN_OVER_STEPS + tuple(k for k in (steps[0] if steps else {}) if k.startswith("clip/")))
         for key in keys:
             vals = [s[key] for s in steps if s.get(key) is not None and not math.isnan(s[key])]
@@ -363,10 +392,10 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         rec["ratio/min"] = min(mins) if mins else None
         rec["ratio/max"] = max(maxs) if maxs else None
         rec["lr"] = steps[-1]["lr"] if steps else None
-        total = time.perf_counter() - self._sp_phase_start
-        rec["time/generation"] = self._sp_time["generation"]
-        rec["time/reward"] = self._sp_time["reward"]
-        rec["time/update"] = max(total - self._sp_time["generation"] - self._sp_time["reward"], 0.0)
+        total = time.perf_counter() - self._phase.start
+        rec["time/generation"] = self._phase.generation
+        rec["time/reward"] = self._phase.reward
+        rec["time/update"] = max(total - self._phase.generation - self._phase.reward, 0.0)
         rec["time/phase"] = total
         return rec
 
