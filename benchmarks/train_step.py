@@ -72,6 +72,7 @@ class Timers:
 
 
 def instrumentation_timers() -> Timers:
+    import spurious.measure as measure_mod
     import spurious.rl.loss as loss_mod
     import spurious.rl.trainer as trainer_mod
     from spurious.rl.records import RunRecorder
@@ -79,10 +80,10 @@ def instrumentation_timers() -> Timers:
 
     timers = Timers()
     timers.wrap(loss_mod, "token_stats")          # clip / ratio / pi_bar / entropy sums per micro-batch
-    timers.wrap(trainer_mod, "score_diagnostics")  # grading vs ground truth, code, format
+    timers.wrap(measure_mod, "flag_behaviour")     # code, format, boxed flags of every rollout
     timers.wrap(StepStats, "metrics")
     timers.wrap(trainer_mod.SpuriousGRPOTrainer, "_record_step")     # metrics.jsonl lines
-    timers.wrap(trainer_mod.SpuriousGRPOTrainer, "_rollout_rows")
+    timers.wrap(trainer_mod.SpuriousGRPOTrainer, "_rollout_metrics")  # the phase's rollout metrics
     timers.wrap(trainer_mod.SpuriousGRPOTrainer, "_write_rollouts")  # rollouts/step_XXXXX.jsonl.gz
     return timers
 
@@ -92,16 +93,14 @@ def run_ours(cfg, rows, reward):
 
     from spurious.models import tiny_model_and_tokenizer
     from spurious.rl.records import RunRecorder
-    from spurious.rl.rollouts import default_accuracy_fn
     from spurious.rl.run import build_trl_dataset, grpo_config
     from spurious.rl.trainer import SpuriousGRPOTrainer
 
     model, tok = tiny_model_and_tokenizer("1M", seed=0)
     ds, _ = build_trl_dataset(rows, cfg, tok)
     rec = RunRecorder(cfg.run_dir, total_phases=cfg.phases, progress=False)
-    tr = SpuriousGRPOTrainer(model=model, reward_funcs=[lambda **k: None], args=grpo_config(cfg, 1),
-                             train_dataset=ds, processing_class=tok, spurious_config=cfg, reward=reward,
-                             accuracy_fn=default_accuracy_fn(), recorder=rec)
+    tr = SpuriousGRPOTrainer(model=model, args=grpo_config(cfg, 1), train_dataset=ds, processing_class=tok,
+                             spurious_config=cfg, reward=reward, recorder=rec)
     tr.remove_callback(PrinterCallback)
     times = phase_times(tr, cfg.optimizer_steps_per_phase)
     tr.train()

@@ -94,8 +94,8 @@ def test_load_eval_computes_missing_code_flags_and_names_bad_lines(tmp_path):
         {"benchmark": "math500", "problem_id": "8", "correct": False, "response": "words", "code": True,
          "code_fenced": False}])
     ev = load_eval(good)
-    assert ev.samples[0].code == {"python": True, "fenced": True} and ev.samples[0].problem_id == "7"
-    assert ev.samples[1].code == {"python": True, "fenced": False}  # given flags win
+    assert (ev.samples[0].code, ev.samples[0].code_fenced) == (True, True) and ev.samples[0].problem_id == "7"
+    assert (ev.samples[1].code, ev.samples[1].code_fenced) == (True, False)  # given flags win
     assert ev.summary == {} and ev.provenance == {}
 
     bad = tmp_path / "bad"

@@ -103,6 +103,19 @@ def test_cut_at_stop_keeps_the_completion_up_to_the_stop_string():
     assert cut_at_stop(ids, decode, ("</nope>",)) == ids and cut_at_stop(ids, decode, ()) == ids
 
 
+def test_the_r1_template_stops_and_grades_training_as_evaluation_does():
+    from spurious.rewards import get_reward
+    from spurious.rl.run import vllm_stop_kwargs
+    from spurious.rl.trainer import diagnostic_grading
+
+    r1 = build_config("tiny-cpu", ["template=r1"])
+    assert vllm_stop_kwargs(r1) == {"stop": ["</answer>"], "include_stop_str_in_output": True}
+    assert vllm_stop_kwargs(build_config("tiny-cpu")) == {}
+    assert diagnostic_grading(r1, get_reward("random")) == ("default", "r1")
+    assert diagnostic_grading(r1, get_reward("ground_truth", grader="official")) == ("official", "r1")
+    assert diagnostic_grading(build_config("tiny-cpu"), get_reward("ground_truth")) == ("default", None)
+
+
 def test_training_rollouts_share_the_evaluation_schema_and_analyze_reads_a_run_alone(shared_data, tmp_path):
     """A tiny run's rollout files are Rollout rows keyed (phase, dataset row, 0..G-1); `spurious analyze RUN`
     gives Table 1 and the transition buckets from them, with no evaluation run."""

@@ -184,6 +184,16 @@ def build_trl_dataset(rows: list[dict[str, Any]], config: TrainConfig, tokenizer
 # ------------------------------------------------------------------------------------------ TRL config
 
 
+def vllm_stop_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """vLLM sampling parameters that end a completion at the template's stop string, kept in the text as
+    evaluation keeps it (``{}`` for templates without one). The transformers backend has no tokenizer at
+    ``generate`` for stop strings; ``SpuriousGRPOTrainer._generate_single_turn`` cuts there instead."""
+    from spurious.data import get_template
+
+    stop = get_template(config.template).stop
+    return {"stop": list(stop), "include_stop_str_in_output": True} if stop else {}
+
+
 def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None = None):
     """The ``trl.GRPOConfig`` implementing ``config`` on ``n_processes`` processes.
 
@@ -192,8 +202,6 @@ def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None
     """
     import torch
     from trl import GRPOConfig
-
-    from spurious.data import get_template
 
     if world_size is not None:
         GRPOConfig = type("GRPOConfig", (GRPOConfig,), {"world_size": property(lambda self: world_size)})  # noqa: N806
@@ -247,10 +255,8 @@ def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None
                       vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
                       # the paper applies no vLLM-vs-trainer correction (paper.md §3.3); our loss ignores it anyway
                       vllm_importance_sampling_correction=False)
-        stop = get_template(config.template).stop
-        if stop:  # the template's stop string, kept in the text as evaluation keeps it (the transformers
-            # backend cuts at it in SpuriousGRPOTrainer._generate_single_turn)
-            kwargs["generation_kwargs"] = {"stop": list(stop), "include_stop_str_in_output": True}
+        if vllm_stop_kwargs(config):
+            kwargs["generation_kwargs"] = vllm_stop_kwargs(config)
     if config.deepspeed:
         kwargs["deepspeed"] = config.deepspeed
     return GRPOConfig(**kwargs)
