@@ -2,9 +2,9 @@
 
 * :func:`completion_text` - the response text of a completion (TRL gives message lists for chat prompts).
 * :func:`build_samples` - :class:`spurious.rewards.base.Sample` objects keyed by (phase, prompt index,
-  sample index), the identity the random reward's RNG is seeded from (paper.md §2.5).
+  sample index), the identity the random reward's RNG is seeded from (docs/paper.md §2.5).
 * :func:`score_diagnostics` - per rollout: correct vs ground truth (whatever the training reward), code
-  reasoning (paper.md §7.5 rule) and the paper's format check (``box_only_format``, §2.4).
+  reasoning (docs/paper.md §7.5 rule) and the paper's format check (``box_only_format``, §2.4).
 
 Plain ``trl.GRPOTrainer`` users wrap a reward with :func:`spurious.rewards.trl.trl_reward_func`, which keys
 samples the same way.
