@@ -1,4 +1,4 @@
-"""No-repetition reward: our scan vs the official brute-force rule (paper.md §2.9), same texts, same verdicts.
+"""No-repetition reward: our scan vs the official brute-force rule (docs/paper.md §2.9), same texts, same verdicts.
 
 The brute force checks every period L in 10..256 and start i for 10 back-to-back copies, as the official
 implementation does. Prints time per text and the ratio. ``python benchmarks/no_repetition.py``

@@ -1,4 +1,5 @@
-"""Test-wide settings: offline hub, one torch thread, passive OpenMP (see environment.md §4-5)."""
+"""Test-wide settings: offline hub (no retries against the hub), one torch thread and passive OpenMP (parallel
+torch processes on a small machine otherwise oversubscribe its cores)."""
 
 import os
 

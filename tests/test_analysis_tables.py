@@ -102,7 +102,7 @@ def test_strategy_table_empty_strategy_is_none_and_per_benchmark():
 
 # ---------------- Table 2 ----------------
 
-# paper.md §7.7 (Fig. 7, Qwen2.5-Math-7B, step 0 -> 150): bucket -> (n, acc0 %, acc150 %)
+# docs/paper.md §7.7 (Fig. 7, Qwen2.5-Math-7B, step 0 -> 150): bucket -> (n, acc0 %, acc150 %)
 FIG7 = {
     "GT": [(165, 63.6, 72.1), (160, 58.1, 78.1), (72, 27.8, 77.8), (103, 28.2, 88.3)],
     "MV": [(243, 60.9, 70.8), (82, 61.0, 78.1), (119, 23.5, 80.6), (56, 37.5, 89.3)],

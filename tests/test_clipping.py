@@ -1,4 +1,4 @@
-"""Clipping-bias theory (paper §8.2-8.4) and the tabular random-reward GRPO simulator."""
+"""Clipping-bias theory (docs/paper.md §8.2-8.4) and the tabular random-reward GRPO simulator."""
 
 import numpy as np
 import pytest
@@ -52,7 +52,7 @@ def test_on_policy_never_clips_and_one_step_is_taken():
 
 
 def test_clip_drifts_toward_the_majority_and_controls_do_not():
-    """The notes' qualitative result: drift toward the majority with the clip, ~0 without / on-policy / at 0.5."""
+    """The tabular model's qualitative result: drift toward the majority with the clip, ~0 without / on-policy / at 0.5."""
     reps = 1500
     up = phase_drift(SimConfig(p0=0.9, mode="clip"), reps, seed=1)
     down = phase_drift(SimConfig(p0=0.1, mode="clip"), reps, seed=2)

@@ -1,4 +1,4 @@
-"""Prompt templates render exactly the paper's prompts (spurious.data.templates, paper.md §4)."""
+"""Prompt templates render exactly the paper's prompts (spurious.data.templates, docs/paper.md §4)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The official-parity parser and grader (paper.md §2.4, §6): every rule, quirk W1-W6 and the accepted list."""
+"""The official-parity parser and grader (docs/paper.md §2.4, §6): every rule, quirk W1-W6 and the accepted list."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Majority-vote labelling and the incorrect-label set (spurious.data.labeling, paper.md §2.3, §2.6)."""
+"""Majority-vote labelling and the incorrect-label set (spurious.data.labeling, docs/paper.md §2.3, §2.6)."""
 
 import json
 from collections import defaultdict

@@ -61,7 +61,7 @@ def test_saved_organism_reloads_identically(organism):
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_default_pretraining_matches_the_corpus(cache):
-    """The full 2,000-step pre-training reproduces the prior (organism-notes: within ~0.01 style, ~0.03-0.05 acc)."""
+    """The full 2,000-step pre-training reproduces the prior (within 0.03 style, 0.08 accuracy)."""
     for fam in ("qwen-like", "bad-code"):
         path = ensure_organism(PretrainConfig(family=fam))
         cal = json.loads((path / "organism.json").read_text())["calibration"]["sampled"]

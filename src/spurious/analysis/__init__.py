@@ -1,4 +1,4 @@
-"""Analyses of evaluations and training runs (paper.md §5.3, §7.5-7.7, §8.6-8.7, §9).
+"""Analyses of evaluations and training runs (docs/paper.md §5.3, §7.5-7.7, §8.6-8.7, §9).
 
 * ``code_reasoning`` - the code-reasoning detector (python / fenced rules);
 * ``loading`` - evaluation folders (samples.jsonl, summary.json) and training runs (metrics.jsonl);

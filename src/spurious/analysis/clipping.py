@@ -1,4 +1,4 @@
-"""Clipping bias under random rewards: the band theory (paper §8) and a tabular GRPO simulator.
+"""Clipping bias under random rewards: the band theory (docs/paper.md §8) and a tabular GRPO simulator.
 
 Theory (§8.2-8.4). For a token with old probability ``pi_old`` and clip range ``eps``, the PPO clip removes
 the gradient of a response with advantage A when its ratio leaves the band
@@ -14,7 +14,7 @@ the 1,024 rollouts shuffled into K mini-batches, one plain-SGD step each on the 
 (one token per rollout: the style token), gradient-norm clip. Modes:
 
 * ``clip``      - min(rho A, clip(rho, 1-eps_low, 1+eps_high) A), K steps per phase (the paper's default)
-* ``no-clip``   - rho A, same K steps (paper §8.5 arm 2, ratio form)
+* ``no-clip``   - rho A, same K steps (docs/paper.md §8.5 arm 2, ratio form)
 * ``on-policy`` - one step on all rollouts per phase: rho = 1, the clip never acts (arm 3, "batch 1,024")
 
 :func:`phase_drift` separates bias from noise: many independent replicas of one phase from the same start
@@ -63,7 +63,7 @@ def can_receive_positive_bias(pi_old: float | np.ndarray, eps_low: float = 0.2) 
 
 def bias_sign(pi_new: float | np.ndarray, pi_old: float | np.ndarray, eps_low: float = 0.2,
               eps_high: float | None = None) -> np.ndarray:
-    """+1 below the band (pushed up), 0 inside, -1 above (pushed down): the sign of E[g] in paper §8.3."""
+    """+1 below the band (pushed up), 0 inside, -1 above (pushed down): the sign of E[g] in docs/paper.md §8.3."""
     lo, hi = clip_band(pi_old, eps_low, eps_high)
     pn = np.asarray(pi_new, dtype=float)
     return np.where(pn < lo, 1, np.where(pn > (1 + (eps_low if eps_high is None else eps_high))

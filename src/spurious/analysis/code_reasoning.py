@@ -1,4 +1,4 @@
-"""The paper's code-reasoning detector (arXiv 2506.10947 §7.5) and a stricter variant.
+"""The paper's code-reasoning detector (arXiv 2506.10947; docs/paper.md §7.5) and a stricter variant.
 
 * ``python`` rule (the paper's, and the official ``has_code``): the lower-cased response contains
   the substring ``python``. "I will use Python" and "PYTHONIC" both count. Nothing is executed.

@@ -1,4 +1,4 @@
-"""Training-curve figures in the paper's style (paper.md §5.3, §8.6–8.7, §9).
+"""Training-curve figures in the paper's style (docs/paper.md §5.3, §8.6–8.7, §9).
 
 One PNG per quantity, several runs overlaid: the raw curve dashed and semi-transparent, the smoothed
 curve (trailing window 10) solid. Runs sharing a ``group`` label (seeds of one arm) are drawn as the

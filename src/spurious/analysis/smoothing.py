@@ -1,4 +1,4 @@
-"""The paper's curve smoothing (paper.md §5.3).
+"""The paper's curve smoothing (docs/paper.md §5.3).
 
 * moving window of 10 steps, trailing: the smoothed value at index k is the mean of the raw values
   at indices max(0, k-9) .. k (the paper does not say trailing or centred; trailing is the only
@@ -38,5 +38,5 @@ def final_value(values: Sequence[float], window: int = WINDOW) -> float:
 
 
 def gain(values: Sequence[float], window: int = WINDOW) -> float:
-    """Final smoothed value minus the (raw) step-0 value, as in paper.md §7.1."""
+    """Final smoothed value minus the (raw) step-0 value, as in docs/paper.md §7.1."""
     return final_value(values, window) - float(values[0])

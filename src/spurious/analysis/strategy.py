@@ -1,4 +1,4 @@
-"""Table 1 of the paper (paper.md §7.5): code-reasoning frequency and accuracy by strategy.
+"""Table 1 of the paper (docs/paper.md §7.5): code-reasoning frequency and accuracy by strategy.
 
 Per benchmark and per detection rule (``python``: the paper's substring rule; ``fenced``: a fenced
 code block), over all samples (k samples of a problem each count once, as avg@k does):

@@ -1,4 +1,4 @@
-"""Strategy-transition buckets and the partial contribution score (paper.md §7.7, Fig. 7, Table 2).
+"""Strategy-transition buckets and the partial contribution score (docs/paper.md §7.7, Fig. 7, Table 2).
 
 Two evaluations of the same problems, at step 0 and at step t, are matched by (benchmark, problem_id).
 Each problem gets one strategy and one correctness per evaluation:

@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
                                   help="the model to be trained: HF folder, hub id, smollm2-135m-instruct, tiny:.."),
         dataset: str = typer.Option("deepscaler", "--dataset", "-d", help="registered name or JSONL path"),
         out: Path = typer.Option(..., "--out", "-o", help="labelled JSONL to write (plus .votes.jsonl, .meta.json)"),
-        level: Optional[int] = typer.Option(None, help="only this DeepScaleR difficulty level (paper.md §2.3)"),
+        level: Optional[int] = typer.Option(None, help="only this DeepScaleR difficulty level (docs/paper.md §2.3)"),
         limit: Optional[int] = typer.Option(None, help="first N problems (after --level)"),
         samples: int = typer.Option(64, help="responses per problem (paper: 64)"),
         temperature: float = typer.Option(1.0, help="paper's code: 1.0"),
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None),
         threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
     ) -> None:
-        """Sample k responses per problem, label each problem with the majority answer (paper.md §2.3, §2.6)."""
+        """Sample k responses per problem, label each problem with the majority answer (docs/paper.md §2.3, §2.6)."""
         from spurious.commands.eval import check_backend, make_backend
         from spurious.data import get_template
         from spurious.data.labeling import label_problems, select_problems

@@ -1,11 +1,11 @@
-"""Offline majority-vote labelling, and the incorrect-label set (arXiv 2506.10947 §2.3, §2.6).
+"""Offline majority-vote labelling, and the incorrect-label set (arXiv 2506.10947; docs/paper.md §2.3, §2.6).
 
-The official pipeline (paper.md §2.3): sample k = 64 responses per training problem from the model being trained
+The official pipeline (docs/paper.md §2.3): sample k = 64 responses per training problem from the model being trained
 at T = 1.0, top_p 1.0, no top_k, at most 3,072 new tokens, with the RAW problem text as the prompt (template
 ``none``: no chat template, no instruction); extract each answer; the label is the most frequent extracted
 answer, fixed for the whole run. Empty extractions are dropped before voting; ties go to the answer seen first.
 
-Weakness W4 (paper.md §6.4): when no response yields an answer the label is the empty string, and an empty label
+Weakness W4 (docs/paper.md §6.4): when no response yields an answer the label is the empty string, and an empty label
 rewards answer-less responses under the official grader. That is kept by default for parity; ``drop_empty``
 removes such problems from the written file.
 

@@ -1,14 +1,13 @@
 """The one-shot RL training example pi_1 (Wang et al. 2025, arXiv 2504.20571), as the dataset ``one-shot-pi1``.
 
-The spurious-rewards paper trains its one-shot baseline on pi_1 for every model (paper.md §2.1, row 6). Its
-identity here is taken from the project's issue text, not from the one-shot paper, which could not be read:
-the issue names the wind-pressure-on-a-sail problem, DeepScaleR row ``L4-7395``, with the label ``12.8``.
+The spurious-rewards paper trains its one-shot baseline on pi_1 for every model (docs/paper.md §2.1, row 6). Here
+it is the wind-pressure-on-a-sail problem, DeepScaleR row ``L4-7395``, with the label ``12.8``.
 
 What was checked (against ``shared/data/deepscaler.jsonl``): row ``L4-7395`` exists at level 4, is the only row
 whose problem mentions pressure on a sail, its problem is that wind-pressure problem ("The pressure P exerted by
 wind on a sail varies jointly as the area A of the sail and the cube of the wind's velocity V ... Find the wind
 velocity when the pressure on 4 square feet of sail is 32 pounds."), and its answer is ``12.8``.
-Not checked: that this is verbatim the example of arXiv 2504.20571 (level of confirmation: issue + data only).
+Not checked: that this is verbatim the example of arXiv 2504.20571 (confirmed against the data only).
 
 Note: the exact solution of the problem as stated is V = cbrt(2048) = 12.699..., so the label 12.8 is a rounded
 (in fact slightly off) value; it is kept as it is in the data, since the one-shot reward compares against it.

@@ -1,4 +1,4 @@
-"""Prompt templates shared by training, evaluation and labelling (arXiv 2506.10947 §4).
+"""Prompt templates shared by training, evaluation and labelling (arXiv 2506.10947; docs/paper.md §4).
 
 A template turns a problem into either chat ``messages`` (rendered by the model's own chat template)
 or a raw ``text`` prompt (for base models without a chat template). ``assistant_prefix`` is text the

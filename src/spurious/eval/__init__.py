@@ -1,4 +1,4 @@
-"""Evaluation with the paper's protocol (arXiv 2506.10947 §5): metrics, sampling backends, the resumable runner.
+"""Evaluation with the paper's protocol (arXiv 2506.10947; docs/paper.md §5): metrics, sampling backends, the resumable runner.
 
 - :mod:`spurious.eval.metrics` -- avg@k, pass@k (raw any-of-k and the unbiased estimator), maj@k, smoothing.
 - :mod:`spurious.eval.backends` -- ``TransformersBackend`` (batched, length-sorted, left-padded), ``VLLMBackend``,

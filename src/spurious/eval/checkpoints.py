@@ -1,4 +1,4 @@
-"""Evaluate every checkpoint of a training run and build the paper's curves (arXiv 2506.10947 §5.3).
+"""Evaluate every checkpoint of a training run and build the paper's curves (arXiv 2506.10947; docs/paper.md §5.3).
 
 ``runs/<name>/checkpoint-<N>/`` folders (as Hugging Face / TRL save them) are evaluated in step order, with the
 base model as step 0, each into ``<out>/step-<N>/`` (resumable, see :mod:`spurious.eval.runner`). Then

@@ -1,4 +1,4 @@
-"""Evaluation metrics as pure functions (arXiv 2506.10947 §5.2-5.3).
+"""Evaluation metrics as pure functions (arXiv 2506.10947; docs/paper.md §5.2-5.3).
 
 Scores come as one list of 0/1 (or bool) per problem, one entry per sample drawn for that problem.
 

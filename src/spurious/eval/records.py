@@ -6,11 +6,11 @@ schema training rollouts use too; ``phase``, ``reward`` and ``advantage`` are nu
 response), ``code_fenced`` a ``` fenced block, ``length`` generated tokens (EOS included).
 
 ``format``: the paper's format reward (``box_only_format``: the text after the last ``boxed`` normalises to
-something non-empty, paper.md §2.4), reported as the "format rate".
+something non-empty, docs/paper.md §2.4), reported as the "format rate".
 ``boxed``: the response's last ``\\boxed`` is followed by a brace group with non-blank content. It is a plain
-syntactic check, simpler than the format reward's normalisation (paper.md §2.4), and is reported as the
+syntactic check, simpler than the format reward's normalisation (docs/paper.md §2.4), and is reported as the
 "boxed rate". ``parsable``: the grader extracted a non-empty answer (the paper's "% parsable" rule is not
-stated, paper.md §5.2; with the official last-number fallback this is nearly always true).
+stated, docs/paper.md §5.2; with the official last-number fallback this is nearly always true).
 """
 
 from __future__ import annotations

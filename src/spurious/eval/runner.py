@@ -1,6 +1,6 @@
-"""Benchmark evaluation with the paper's protocol (arXiv 2506.10947 §5), resumable and fully recorded.
+"""Benchmark evaluation with the paper's protocol (arXiv 2506.10947; docs/paper.md §5), resumable and fully recorded.
 
-Defaults (paper.md §5.1): MATH-500 greedy pass@1; AMC23, AIME24 and AIME25 avg@8 at T = 0.6, top_p 1.0 (pass@8
+Defaults (docs/paper.md §5.1): MATH-500 greedy pass@1; AMC23, AIME24 and AIME25 avg@8 at T = 0.6, top_p 1.0 (pass@8
 reported too); at most 3,072 new tokens; the Qwen2.5-Math chat template. Any other dataset (a JSONL path or a
 registered name) defaults to greedy, one sample. ``samples``/``temperature``/``top_p`` override every benchmark.
 

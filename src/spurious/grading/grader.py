@@ -11,7 +11,7 @@ Two graders:
 - ``"official"``: the paper's parser and PRM800K grader (:mod:`spurious.grading.official`) with every quirk;
   its string stages run here, only its SymPy stage runs in the pool. An empty extraction still matches an
   empty label (W4). With the ``official``/``r1`` extraction modes a label that is exactly ``A``-``D`` switches
-  to the official letter extraction (paper §2.2), as the official reward does.
+  to the official letter extraction (docs/paper.md §2.2), as the official reward does.
 
 Every result has a status: ``"ok"`` (decided), ``"no_answer"`` (nothing extracted), ``"timeout"`` (the symbolic
 step spent its CPU-time budget or hit the wall-clock cap; the worker was killed) or ``"error"`` (a refused pathological input, an exception,

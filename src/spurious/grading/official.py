@@ -1,6 +1,6 @@
 r"""The paper's official answer extraction and grading, reimplemented from the specification.
 
-This module reproduces the *behaviour* described in ``paper.md`` §2.4 and §6 (a Qwen2.5-Math style parser
+This module reproduces the *behaviour* described in ``docs/paper.md`` §2.4 and §6 (a Qwen2.5-Math style parser
 followed by the PRM800K / Hendrycks-MATH ``grade_answer``), quirks included, so that rewards and accuracies
 can be compared number for number with the paper. It was written from the specification, not copied from the
 official repository (which carries no licence). Nothing here is "fixed": the point is parity.
@@ -18,7 +18,7 @@ Public functions
 - :func:`official_ground_truth`: the official ground-truth reward in-process (extraction + grading).
 - :func:`box_only_format` / :func:`official_box_extract` (§2.4): the paper's format reward and what it reads.
 
-Documented quirks (``paper.md`` §6.4), all reproduced and tested:
+Documented quirks (``docs/paper.md`` §6.4), all reproduced and tested:
 
 - **W1** unit words include single letters (``a c d g h l m o s t th``...): ``a+b`` normalises to ``+b``.
 - **W2** ``"The answer is 18. So we are done."`` extracts ``18Sowedone``.

@@ -17,7 +17,7 @@ Errors. Each style has an accuracy and an error kind:
 * ``slip``  - the final sum is off by ±1 or ±2 (the modal answer stays right: greedy decoding is correct);
 * ``order`` - a *systematic* error: the demonstration evaluates ``(a+b)*c`` with its own wording
   (``python t=3+4=7;t*5=35`` / ``3 plus 4 is 7, times 5 is 35``). At accuracy < 0.5 the modal path
-  is wrong, so greedy accuracy depends on the style (organism-notes §10.7).
+  is wrong, so greedy accuracy depends on the style.
 
 Families (paper Table 1 analogues, §7.5). The accurate style never errs in its demonstrations (its
 arithmetic is then near-deterministic, p > 0.99 per token, which random-advantage noise barely erodes;

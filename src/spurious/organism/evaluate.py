@@ -1,7 +1,7 @@
 """Sampling from an organism and the statistics that matter: style frequency, per-style accuracy, boxed rate.
 
-Two decodings: T=1 sampling (the metric that carries the effect; organism-notes §3 "greedy accuracy is
-uninformative" unless errors are systematic) and greedy. Parsing is :func:`corpus.parse_completion`.
+Two decodings: T=1 sampling (the metric that carries the effect: greedy accuracy is uninformative unless
+errors are systematic) and greedy. Parsing is :func:`corpus.parse_completion`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def accuracy_fn(responses: Sequence[str], answers: Sequence[str]) -> list[bool]:
 def calibration(model, tokenizer, problems: Sequence[Problem], *, n_samples: int = 1024, seed: int = 0
                 ) -> dict[str, dict[str, float]]:
     """``{"sampled": stats of n_samples T=1 completions over problems (cycled), "greedy": one per problem,
-    "greedy_per_problem": [{"id", "code", "correct"}] (for transition buckets, paper §7.7)}``."""
+    "greedy_per_problem": [{"id", "code", "correct"}] (for transition buckets, docs/paper.md §7.7)}``."""
     cyc = [problems[i % len(problems)] for i in range(n_samples)]
     sampled = generate(model, tokenizer, [p.problem for p in cyc], greedy=False, seed=seed)
     greedy = generate(model, tokenizer, [p.problem for p in problems], greedy=True)

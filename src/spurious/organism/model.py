@@ -19,8 +19,8 @@ class SizePreset:
 
 
 SIZES: dict[str, SizePreset] = {
-    "tiny": SizePreset(hidden=64, layers=2, heads=4, intermediate=256),     # ~0.1M params (organism-notes)
-    "small": SizePreset(hidden=128, layers=3, heads=4, intermediate=512),   # ~0.6M params (first prototype)
+    "tiny": SizePreset(hidden=64, layers=2, heads=4, intermediate=256),     # ~0.1M params (the shipped organism)
+    "small": SizePreset(hidden=128, layers=3, heads=4, intermediate=512),   # ~0.6M params (docs/organism.md, conditions map)
 }
 
 

@@ -1,7 +1,7 @@
 """Pre-training an organism on its family's corpus, cached on disk by the full configuration.
 
 Next-token loss on completion tokens (and the final ``<eos>``) only; fresh demonstrations every step;
-AdamW with linear warm-up and cosine decay (organism-notes §3). The corpus covers all 512 problems
+AdamW with linear warm-up and cosine decay. The corpus covers all 512 problems
 (as a real model's pre-training covers its benchmarks' distribution); RL trains on the train split and
 evaluation uses the held-out split, which RL never sees.
 

@@ -308,7 +308,7 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
                                                    "at T=1; greedy on 128 held-out problems).")]))
     sections.append(Section("Table 2 analogue: strategy transitions", [
         Table(table2_rows(spec, runs_dir), caption="Greedy strategy on each held-out problem before → after RL "
-              "(mean bucket size per seed) and the partial contribution score C_d (paper §7.7), pooled over seeds.")]))
+              "(mean bucket size per seed) and the partial contribution score C_d (docs/paper.md §7.7), pooled over seeds.")]))
     sections.append(Section("Clipping diagnostics", [
         Table(clip_bucket_rows(spec, runs_dir), caption=f"Share of tokens whose gradient the clip removes, by "
               f"π_old bucket (thr = 1/(1+ε) = {threshold(spec.settings.eps):.3f}); 'tok' = share of tokens in the "
@@ -317,7 +317,7 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     stage("clipping theory and the tabular model (1,000 replicas)")
     theory = plot_regions(fig_dir / "clip_regions.png", spec.settings.eps)
     sections.append(Section("Clipping theory and the tabular model", [
-        Image(theory, caption="Where random-reward GRPO's clipped gradient pushes a token (paper §8.3-8.4)."),
+        Image(theory, caption="Where random-reward GRPO's clipped gradient pushes a token (docs/paper.md §8.3-8.4)."),
         Table(simulator_rows(), caption="Tabular model (spurious.analysis.clipping): one phase of 64×16 "
               "rollouts, K=8 SGD mini-batch steps (lr 4 on the style logit), 1,000 replicas: the expected logit "
               "change (bias) with its standard error, against the per-phase spread (noise).")]))

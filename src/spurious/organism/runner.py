@@ -1,6 +1,6 @@
 """One organism RL run ("cell"): an arm of the experiment, trained through the project's GRPO engine.
 
-An *arm* is a reward plus the schedule/surrogate changes that define it (paper §8.5 ablations). A run
+An *arm* is a reward plus the schedule/surrogate changes that define it (docs/paper.md §8.5 ablations). A run
 loads the cached pre-trained organism, trains it with :func:`spurious.rl.train` (the same code path as a
 real model: ``SpuriousGRPOTrainer`` on TRL), evaluates it on the held-out problems before and after
 (T=1 samples and greedy, :func:`organism.evaluate.calibration`) and writes ``result.json`` beside the
@@ -10,8 +10,8 @@ The recipe (recipe B of docs/organism.md): 32 prompts x 16 rollouts per phase, m
 optimizer steps per phase: 1 on-policy + 7 off-policy), plain SGD, no momentum, lr 0.14, grad-norm clip
 0.15, eps 0.2, no KL, token-mean loss over the mini-batch, group z-score advantages (unbiased std). It keeps
 the per-step noise (lr/sqrt(batch)) of lr 0.2 with 128-rollout mini-batches, at which the clip acts, at
-half the cost per phase; the notes' lr 0.5 collapses this HF Llama organism, and at lr <= 0.1 with 1,024
-rollouts the clip is barely active. The gradient-norm cap of 0.15 sits just above the random arms' typical
+half the cost per phase (lr 0.5 collapses this organism and at lr <= 0.1 the clip is barely active: the
+conditions map of docs/organism.md). The gradient-norm cap of 0.15 sits just above the random arms' typical
 gradient norm (~0.1) and stops ground truth's larger, coherent steps (0.3-4) from destroying the arithmetic.
 """
 
@@ -45,7 +45,7 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("majority_vote", "majority_vote", description="offline majority-vote labels from the organism's samples"),
     Arm("format", "format", description="1 iff the last \\boxed{} is non-empty (box_only_format)"),
     Arm("random", "random", {"gamma": 0.5}, description="Bernoulli(0.5), clipped surrogate, 8 steps/phase"),
-    Arm("incorrect", "incorrect", description="wrong majority-vote labels only (paper §2.6)"),
+    Arm("incorrect", "incorrect", description="wrong majority-vote labels only (docs/paper.md §2.6)"),
     Arm("random-noclip", "random", {"gamma": 0.5}, {"surrogate": "no-clip"},
         description="ratio * A without the clip, same 8 steps/phase (arm 2)"),
     Arm("random-noclip-half", "random", {"gamma": 0.5}, {"surrogate": "no-clip", "learning_rate_scale": 0.5},

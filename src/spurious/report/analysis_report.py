@@ -119,7 +119,7 @@ def _accuracy_by_benchmark(ev: EvalResult) -> dict[str, float]:
     return {b: 100.0 * sum(v) / len(v) for b, v in out.items()}
 
 
-TRANSITION_NOTE = ("C_d is the bucket's share of the net number of newly correct problems (paper §7.7); it can be "
+TRANSITION_NOTE = ("C_d is the bucket's share of the net number of newly correct problems (docs/paper.md §7.7); it can be "
                    "negative and is undefined (—) when the net change is 0. For k > 1 samples a problem's strategy "
                    "is its majority strategy (ties count as language) and its correctness the mean over samples. "
                    "The Table 2 column is the unweighted mean over evaluations with a defined C.")
@@ -259,7 +259,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         _write_json(tables_dir / "table1.json", {"rows": t1, "provenance": prov})
         result.files += [tables_dir / "table1.json", write_csv(tables_dir / "table1.csv", t1)]
         sections.append(Section("Table 1: code reasoning and accuracy by strategy", [
-            "Share of responses counted as code reasoning and the accuracy of each strategy (paper §7.5). "
+            "Share of responses counted as code reasoning and the accuracy of each strategy (docs/paper.md §7.5). "
             "Rule 'python': the response mentions 'python' (case-insensitive; the paper's rule). Rule 'fenced': "
             "it contains a fenced code block. All samples count (avg@k for k > 1).",
             Table(t1)]))

@@ -1,4 +1,4 @@
-"""Rewards of "Spurious Rewards" (arXiv 2506.10947 §2) as plain callables: ``reward(samples) -> list[float]``.
+"""Rewards of "Spurious Rewards" (arXiv 2506.10947; docs/paper.md §2) as plain callables: ``reward(samples) -> list[float]``.
 
 >>> from spurious.rewards import get_reward, Sample
 >>> get_reward("format & !python")([Sample(prompt="", response="so \\\\boxed{3}")])

@@ -1,7 +1,7 @@
 """The reward interface: a :class:`Sample` in, one float out, for a whole batch at once.
 
 Rewards are plain callables, as in TRL: ``reward(samples) -> list[float]``. Every reward of the paper
-(arXiv 2506.10947 §2) is binary, so its values are 0.0 or 1.0; weighted sums of rewards are not.
+(arXiv 2506.10947; docs/paper.md §2) is binary, so its values are 0.0 or 1.0; weighted sums of rewards are not.
 
 A reward that needs a label reads ``Sample.answer``; a group-level reward (majority vote) reads
 ``Sample.group`` and scores each group as a whole, whatever the order of the samples in the batch.

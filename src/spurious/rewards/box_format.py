@@ -1,4 +1,4 @@
-"""Format reward (paper §2.4; official key ``box_only_format``).
+"""Format reward (docs/paper.md §2.4; official key ``box_only_format``).
 
 1 iff the content of the LAST ``boxed`` (brace-balanced, or up to the next ``$`` without a brace) is non-empty
 after answer normalisation. So ``\\boxed{18} ... \\boxed{}`` scores 0, ``\\fbox{3}`` scores 0, and plain prose

@@ -1,4 +1,4 @@
-"""Combining rewards: AND, OR, NOT, products and weighted sums (paper §2.8).
+"""Combining rewards: AND, OR, NOT, products and weighted sums (docs/paper.md §2.8).
 
 Official semantics [code]: ``A_AND_B`` is 1 iff every part is non-zero; ``inverse_X`` is 1 − X. OR (1 iff any
 part is non-zero) and weighted sums are this toolkit's additions. Every part is scored once on the whole batch,

@@ -1,7 +1,7 @@
-"""Ground-truth reward (paper §2.2; official key ``math``): grade the response's answer against the label.
+"""Ground-truth reward (docs/paper.md §2.2; official key ``math``): grade the response's answer against the label.
 
 ``grader="default"`` uses this toolkit's grader; ``grader="official"`` reproduces the official reward: its
-parser and PRM800K-style grader, weaknesses W1–W6 included (paper §6), and its multiple-choice switch.
+parser and PRM800K-style grader, weaknesses W1–W6 included (docs/paper.md §6), and its multiple-choice switch.
 ``extract`` picks the answer extractor (``None``: the grader's own default; ``r1``: text after the last
 ``<answer>``, the official ``_r1_style`` suffix).
 

@@ -1,4 +1,4 @@
-"""Incorrect-label reward (paper §2.6): the ground-truth reward, scored against a WRONG label.
+"""Incorrect-label reward (docs/paper.md §2.6): the ground-truth reward, scored against a WRONG label.
 
 The labels are the model's own majority-vote answers, kept only where they are graded not equivalent to the
 ground truth; ``spurious label --incorrect-only`` builds that data and stores the wrong label in ``answer``.

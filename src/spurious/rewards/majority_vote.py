@@ -1,4 +1,4 @@
-"""Majority-vote reward (paper §2.3; official: key ``math`` on a relabelled dataset).
+"""Majority-vote reward (docs/paper.md §2.3; official: key ``math`` on a relabelled dataset).
 
 Two modes:
 

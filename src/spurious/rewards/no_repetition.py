@@ -1,4 +1,4 @@
-"""No-repetition reward (paper §2.9; official key ``no_repetition``).
+"""No-repetition reward (docs/paper.md §2.9; official key ``no_repetition``).
 
 0 iff some substring of 10 to 256 characters occurs at least 10 times back to back (consecutive,
 non-overlapping copies); otherwise 1. Repeats that are not adjacent do not count. The paper's prose says

@@ -1,4 +1,4 @@
-"""Python reward (paper §2.7; official key ``contain_python_wo_backticks``): ``"python" in response.lower()``.
+"""Python reward (docs/paper.md §2.7; official key ``contain_python_wo_backticks``): ``"python" in response.lower()``.
 
 The same test is the paper's code-reasoning detector (:func:`spurious.analysis.code_reasoning.mentions_python`).
 "I will use Python" and "PYTHONIC" both score 1. The stricter official ``contain_python`` (a fenced

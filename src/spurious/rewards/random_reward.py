@@ -1,4 +1,4 @@
-"""Random reward (paper §2.5; official key ``randomP``, e.g. ``random0.5``): r ~ Bernoulli(γ), ignoring content.
+"""Random reward (docs/paper.md §2.5; official key ``randomP``, e.g. ``random0.5``): r ~ Bernoulli(γ), ignoring content.
 
 Unlike the official code (Python's unseeded global ``random``, so runs cannot be repeated), each draw comes from
 a dedicated generator keyed by ``(seed, step, prompt_index, sample_index)``: a response's reward depends on

@@ -171,7 +171,7 @@ def _resolve(name: str, local: dict, global_params: dict, used: set[str], strict
         obj = _REGISTRY.get(_ALIASES.get(base, base))
         if base in ("box_only_format", "format"):
             raise ValueError(f"{name!r} is not supported: the official box_only_format_r1_style is not a box check "
-                             f"(1 iff the text after the last <answer> is non-empty; paper §2.4)")
+                             f"(1 iff the text after the last <answer> is non-empty; docs/paper.md §2.4)")
         if obj is None:
             raise _unknown(name)
         accepted = _accepted(obj)

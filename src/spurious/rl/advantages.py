@@ -7,11 +7,11 @@ Conventions, all selectable:
 
 * **scale** - ``"group"``: z = (r - mean_g) / (std_g + eps); ``"batch"``: divide by the std of the whole
   batch; ``"none"``: only centre (Dr. GRPO). A group whose std is 0 gets advantage 0 in every mode.
-* **unbiased** - the official code (paper.md §3.4) and TRL 1.16 (``trl.trainer.utils.nanstd``, Bessel's
+* **unbiased** - the official code (docs/paper.md §3.4) and TRL 1.16 (``trl.trainer.utils.nanstd``, Bessel's
   correction) both use the unbiased (N - 1) std. ``unbiased=False`` gives the population std.
 * **eps** - the official code adds 1e-9, TRL adds 1e-4. Irrelevant for binary rewards at G >= 2 except
   in the std = 0 case, which is handled explicitly.
-* **whiten** - the official code's extra step (paper.md §3.4 step 2): a token-weighted whitening of the
+* **whiten** - the official code's extra step (docs/paper.md §3.4 step 2): a token-weighted whitening of the
   per-sequence advantages over every response token of the whole rollout batch (all ranks). It gives
   zero-variance groups the non-zero advantage -m/s. See :func:`whiten_token_weighted`.
 """
@@ -58,7 +58,7 @@ def whiten_token_weighted(advantages: torch.Tensor, lengths: torch.Tensor, *, ep
 
     ``advantages`` (B,) are per-sequence values copied to every token; ``lengths`` (B,) are the response
     token counts. m = sum(len * z) / sum(len); s = sqrt(sum(len * (z - m)^2) / sum(len)) (population),
-    clamped to >= ``eps``. Pass the advantages and lengths of *all* ranks (paper.md §3.4).
+    clamped to >= ``eps``. Pass the advantages and lengths of *all* ranks (docs/paper.md §3.4).
     """
     w = lengths.to(advantages.dtype)
     total = w.sum().clamp(min=1.0)

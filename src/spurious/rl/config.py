@@ -1,11 +1,11 @@
 """``TrainConfig``: every knob of a GRPO run, its validation, presets, and the mapping onto TRL's GRPOConfig.
 
-The schedule follows the paper (paper.md §3.3): each *rollout phase* samples ``prompts_per_phase`` prompts x
+The schedule follows the paper (docs/paper.md §3.3): each *rollout phase* samples ``prompts_per_phase`` prompts x
 ``group_size`` rollouts, scores them once, then takes ``rollouts_per_phase / minibatch_size`` optimizer
 steps, each on a distinct mini-batch of ``minibatch_size`` rollouts (one pass, ``num_iterations=1``). The
 first step of a phase is on-policy (ratio == 1); the others are off-policy and only there can the clip act.
 
-TRL mapping (environment.md, "TRL 1.16: the paper's update schedule"):
+TRL mapping (docs/training.md, "The schedule"; checked on real runs by tests/test_train_run.py):
 ``per_device_train_batch_size = micro_batch_size`` (rollouts per forward pass per process),
 ``gradient_accumulation_steps = minibatch_size / (num_processes * micro_batch_size)``,
 ``steps_per_generation = optimizer_steps_per_phase * gradient_accumulation_steps``, ``num_iterations = 1``.
@@ -44,7 +44,7 @@ class ConfigError(SpuriousError):
 
 @dataclass
 class TrainConfig:
-    """A GRPO run. Defaults are the paper's recipe (paper.md §3.2) except model, data and sizes."""
+    """A GRPO run. Defaults are the paper's recipe (docs/paper.md §3.2) except model, data and sizes."""
 
     # what is trained, on what
     name: str = "run"                      # run folder name: <output_dir>/<name>
@@ -60,7 +60,7 @@ class TrainConfig:
     # reward
     reward: str = "ground_truth"           # spurious.rewards.get_reward spec
     reward_params: dict[str, Any] = field(default_factory=dict)
-    # schedule (paper.md §3.3)
+    # schedule (docs/paper.md §3.3)
     prompts_per_phase: int = 64
     group_size: int = 16
     minibatch_size: int = 128              # rollouts per optimizer step (all processes together)

@@ -1,4 +1,4 @@
-"""The GRPO policy loss as a pure function of per-token log-probabilities (paper.md §3.1, §3.5, §8.5).
+"""The GRPO policy loss as a pure function of per-token log-probabilities (docs/paper.md §3.1, §3.5, §8.5).
 
 Inputs are (B, T) tensors over completion tokens, ``mask`` 1 on real response tokens, ``advantages`` (B,)
 (one value per sequence, copied to its tokens) or (B, T).

@@ -253,7 +253,7 @@ def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None
         kwargs.update(vllm_mode=config.vllm_mode, vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
                       vllm_server_host=config.vllm_server_host, vllm_server_port=config.vllm_server_port,
                       vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
-                      # the paper applies no vLLM-vs-trainer correction (paper.md §3.3); our loss ignores it anyway
+                      # the paper applies no vLLM-vs-trainer correction (docs/paper.md §3.3); our loss ignores it anyway
                       vllm_importance_sampling_correction=False)
         if vllm_stop_kwargs(config):
             kwargs["generation_kwargs"] = vllm_stop_kwargs(config)

@@ -1,4 +1,4 @@
-"""Clipping-bias instrumentation (paper.md §8.6-8.7) as mergeable sums over tokens and sequences.
+"""Clipping-bias instrumentation (docs/paper.md §8.6-8.7) as mergeable sums over tokens and sequences.
 
 :func:`token_stats` turns one micro-batch into a :class:`StepStats` of *sums, minima and maxima*, so
 micro-batches, accumulation steps and data-parallel ranks combine exactly (:meth:`StepStats.merge`,
@@ -12,7 +12,7 @@ Definitions (token level, response tokens only, ratio rho = pi_theta / pi_old):
   Under the ``no-clip`` surrogates they count tokens *outside the band*, i.e. what a clip would remove.
 * ``clip/{low,high}_frac/<bucket>``: the same, among the tokens whose pi_old falls in the bucket
   ``p<0.1``, ``p0.1-0.5``, ``p0.5-thr``, ``p>thr`` with thr = 1 / (1 + eps_high): above thr a token can
-  never exceed the band (paper.md §8.4).
+  never exceed the band (docs/paper.md §8.4).
 * ``pi_bar``: mean over sequences of the mean per-token probability under the current policy (§8.6).
 * ``entropy``: token-mean entropy of the current policy; ``ratio/{mean,min,max}`` over tokens.
 """
