@@ -48,7 +48,7 @@ def test_tables_are_not_cut_at_80_columns_off_a_terminal():
 
 
 def test_wide_console_off_a_terminal():
-    from spurious.report.console import PIPE_WIDTH, wide_console
+    from spurious.console import PIPE_WIDTH, wide_console
 
     assert wide_console().width == PIPE_WIDTH  # pytest captures stdout: not a terminal
 

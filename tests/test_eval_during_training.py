@@ -14,7 +14,7 @@ import pytest
 
 from spurious.analysis.curves import extract_curve, training_eval_curve, training_eval_rows
 from spurious.analysis.loading import load_run
-from spurious.analysis.smoothing import smooth_curve
+from spurious.smoothing import smooth_curve
 from spurious.rl import train
 from spurious.rl.config import ConfigError, build_config
 from spurious.rl.eval_during_training import EVAL_DIR

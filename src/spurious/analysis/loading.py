@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spurious.analysis.code_reasoning import CODE_RULES, is_code_reasoning
+from spurious.code_reasoning import CODE_RULES, is_code_reasoning
 from spurious.io import InputError, iter_jsonl
 
 SAMPLES_FILE = "samples.jsonl"

@@ -25,7 +25,7 @@ def analyze(
 ) -> None:
     """Analyse runs and evaluations: Table 1, Table 2, training curves, gain bars, one report.html."""
     from spurious.report.analysis_report import analyze as run_analysis
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     console = wide_console(stderr=True)
     with console.status("analysing"):

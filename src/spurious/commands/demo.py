@@ -39,7 +39,7 @@ def demo(
     from spurious.organism.plans import get_plan, with_overrides
     from spurious.organism.report import build_demo_report
     from spurious.organism.verdicts import judge
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
                               include_base=not no_base)
         from rich.table import Table
 
-        from spurious.report.console import wide_console
+        from spurious.console import wide_console
 
         t = Table(title=f"{run}: final = smoothed last point (window {result['window']})")
         for col in ("benchmark", "metric", "step 0", "final", "gain"):

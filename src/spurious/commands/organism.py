@@ -16,7 +16,7 @@ def families() -> None:
     """List the organism families and their corpus priors."""
     from rich.table import Table
 
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     from spurious.organism.corpus import FAMILIES
 
@@ -46,7 +46,7 @@ def pretrain(
     from spurious.organism.corpus import get_family
     from spurious.organism.model import get_size
     from spurious.organism.pretrain import PretrainConfig, ensure_organism, organism_dir
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     console = wide_console(stderr=True)
     check_positive(steps=steps)
@@ -72,7 +72,7 @@ def pretrain(
 def show(path: Path = typer.Argument(..., help="An organism folder (with organism.json).")) -> None:
     """Print an organism's configuration and calibration table."""
     from spurious.io import InputError
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     if not (path / "organism.json").exists():
         raise InputError(path / "organism.json", None, "not an organism folder (file not found)")
@@ -118,7 +118,7 @@ def simulate(
     from spurious.analysis.clipping import MODES, SimConfig, phase_drift, plot_regions, simulate_runs
     from spurious.errors import UsageError, check_positive
     from spurious.io import check_output
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     check_positive(replicas=replicas, phases=phases)
     if runs < 0:

@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         from spurious.errors import SpuriousError, UsageError, warn
         from spurious.io import InputError, check_output, write_json, write_jsonl
         from spurious.provenance import provenance
-        from spurious.report.console import wide_console
+        from spurious.console import wide_console
         from spurious.rewards import get_reward, list_rewards
 
         console = wide_console(stderr=True)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spurious.eval.metrics import smooth_curve
+from spurious.smoothing import smooth_curve
 from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
 
@@ -121,7 +121,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, evaluate_model: Callable[[str, P
     summaries = []
     for step, path in points:
         if show:
-            from spurious.report.console import wide_console
+            from spurious.console import wide_console
 
             wide_console().print(f"[bold]step {step}[/]: {path}")
         summaries.append(evaluate_model(path, out / f"step-{step}"))

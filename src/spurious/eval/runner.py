@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spurious.analysis.code_reasoning import is_code_reasoning
+from spurious.code_reasoning import is_code_reasoning
 from spurious.data import Problem, Template, get_template, load_problems
 from spurious.eval.backends import SamplingSettings, TransformersBackend, combine_seeds
 from spurious.eval.records import has_boxed_answer, summarize_records
@@ -147,7 +147,8 @@ def prepare(benchmarks: Sequence[str], *, template: str | Template = "qwen-math"
     return tmpl, loaded
 
 
-def _progress(show: bool):
+def progress_bar(show: bool):
+    """A rich progress bar for sampling (description, count, rate, times); disabled when ``show`` is False."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
@@ -196,7 +197,7 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
         todo = [(p, j) for p in problems for j in range(proto.samples) if (bench, p.id, j) not in store]
         todo.sort(key=lambda pj: len(prompts[pj[0].id]), reverse=True)  # long first: less padding, OOM early
         t_start = time.perf_counter()
-        with _progress(show) as bar:
+        with progress_bar(show) as bar:
             task = bar.add_task(f"{bench} {proto.headline}", total=len(todo), rate="")
             tokens, gen_time = 0, 0.0
             for start in range(0, len(todo), chunk):
@@ -259,7 +260,7 @@ def print_summary_table(result: dict[str, Any], console: Any = None) -> None:
     """A rich table of every benchmark in ``result``: one column per benchmark, one row per metric."""
     from rich.table import Table
 
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     benches = result["benchmarks"]
     t = Table(title=f"{result['model']} | template {result['template']} | grader {result['provenance'].get('grader')}")

@@ -9,7 +9,7 @@ Styles (for ``3+4*5=``, answer 23)::
     language  4 x 5 is 20, plus 3 is 23 \\boxed{23}
 
 The code style carries a literal ``python`` so the paper's detector
-(:func:`spurious.analysis.code_reasoning.is_code_reasoning`, substring ``python``) applies unchanged;
+(:func:`spurious.code_reasoning.is_code_reasoning`, substring ``python``) applies unchanged;
 the tokenizer makes ``python`` and ``\\boxed{`` single tokens, so the marker costs one token.
 
 Errors. Each style has an accuracy and an error kind:
@@ -202,7 +202,7 @@ def parse_completion(text: str, answer: str) -> Parsed:
     Correct means the extracted answer equals the gold integer: the last ``\\boxed{}`` content, or the
     last integer in the text when there is no box (the official extractor's fallback).
     """
-    from spurious.analysis.code_reasoning import is_code_reasoning
+    from spurious.code_reasoning import is_code_reasoning
 
     boxes = _BOX.findall(text)
     boxed = bool(boxes) and boxes[-1].strip() != ""

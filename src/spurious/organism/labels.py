@@ -8,11 +8,11 @@ truth, so the trainer's ``accuracy`` metric stays accuracy against the truth in 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Sequence
 
 from spurious.data import Problem
 from spurious.rewards.base import Reward, Sample
+from spurious.voting import majority_answer
 
 
 def majority_labels(model, tokenizer, problems: Sequence[Problem], *, samples: int = 16, seed: int = 0
@@ -26,8 +26,7 @@ def majority_labels(model, tokenizer, problems: Sequence[Problem], *, samples: i
     out: dict[str, str | None] = {}
     for i, p in enumerate(problems):
         answers = [parse_completion(t, p.answer).answer for t in texts[i * samples:(i + 1) * samples]]
-        counts = Counter(a for a in answers if a is not None)
-        out[p.id] = max(counts, key=counts.__getitem__) if counts else None  # Counter keeps first-seen order
+        out[p.id] = majority_answer(answers)
     return out
 
 

@@ -102,7 +102,7 @@ class TrainConfig:
     save_final: bool = True                # write the trained model to <run>/final
     rollout_log_every: int = 1             # write rollouts/step_XXXXX.jsonl.gz every N phases (0: never)
     track_accuracy: bool = True            # grade rollouts against the ground truth whatever the reward
-    code_rule: str = "python"              # spurious.analysis.code_reasoning rule
+    code_rule: str = "python"              # spurious.code_reasoning rule
     report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
     progress: bool = True                  # rich progress display on the terminal
     # hardware

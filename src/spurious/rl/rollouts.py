@@ -76,7 +76,7 @@ def format_fn() -> Callable[[str], bool]:
 def score_diagnostics(responses: Sequence[str], answers: Sequence[Any], *, accuracy_fn: AccuracyFn | None,
                       code_rule: str = "python") -> dict[str, list]:
     """``correct`` (None where not tracked), ``code`` and ``format`` per rollout."""
-    from spurious.analysis.code_reasoning import is_code_reasoning
+    from spurious.code_reasoning import is_code_reasoning
 
     fmt = format_fn()
     correct: list = [None] * len(responses)
