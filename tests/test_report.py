@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from spurious.report import (Image, KeyValues, Paragraph, Section, Table, Verdict, build_report,
                              external_references, format_value)
-from spurious.report.analysis_report import analyze, seed_group
+from spurious.analysis.pipeline import analyze, seed_group
 from spurious.report.chromium import find_chromium, render_in_chromium
 
 

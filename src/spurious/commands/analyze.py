@@ -24,7 +24,7 @@ def analyze(
     title: str = typer.Option("spurious analysis", help="Report title."),
 ) -> None:
     """Analyse runs and evaluations: Table 1, Table 2, training curves, gain bars, one report.html."""
-    from spurious.report.analysis_report import analyze as run_analysis
+    from spurious.analysis.pipeline import analyze as run_analysis
     from spurious.console import wide_console
 
     console = wide_console(stderr=True)
