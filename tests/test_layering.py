@@ -41,6 +41,11 @@ RANK = {node: i for i, layer in enumerate(LAYERS) for node in layer}
 # the CLI and its commands (``cli``, ``commands``, ``__main__``) stay lazy so ``spurious --help`` is fast.
 LAZY_ALLOWED: dict[str, str] = {
     "spurious.grading._worker": "a grading worker process imports the SymPy-heavy official checker on first use",
+    "spurious.rl": "the config API (TrainConfig, build_config) loads without TRL (~10 s); train() loads it on use",
+    # The trainer's data flow is being redesigned (issue 12); these three move their imports to the top there.
+    "spurious.rl.run": "trainer redesign in progress",
+    "spurious.rl.rollouts": "trainer redesign in progress",
+    "spurious.rewards.trl": "trainer redesign in progress",
 }
 LAZY_NODES = ("cli", "commands", "__main__")
 

@@ -20,18 +20,18 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from spurious.analysis.bars import BarEntry, gain_rows, plot_gain_bars
-from spurious.code_reasoning import CODE_RULES
 from spurious.analysis.curves import training_eval_rows
 from spurious.analysis.loading import EvalResult, RunLog, detect_kind, load_eval, load_run
-from spurious.analysis.plots import plot_runs
-from spurious.smoothing import WINDOW
 from spurious.analysis.loading import eval_step_folders, steps_label
+from spurious.analysis.plots import plot_runs
 from spurious.analysis.strategy import strategy_table
 from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
+from spurious.code_reasoning import CODE_RULES
 from spurious.errors import UsageError, check_choice, check_positive
 from spurious.io import InputError, atomic_open, check_output, finite_json, write_json
 from spurious.provenance import provenance
 from spurious.report.html import Image, KeyValues, Paragraph, Section, Table, build_report
+from spurious.smoothing import WINDOW
 
 SEED_SUFFIX = re.compile(r"^(.*?)[-_](?:seed|s)(\d+)$")
 

@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spurious.smoothing import smooth_curve
+from spurious.console import wide_console
 from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
+from spurious.smoothing import smooth_curve
 
 CURVE_METRICS = ("score", "pass_at_k_raw", "pass_at_k_unbiased", "maj_at_k", "code_frequency", "format_rate",
                  "boxed_rate", "parsable_rate", "truncation_rate", "mean_length", "accuracy_with_code",
@@ -121,8 +122,6 @@ def evaluate_run(run_dir: str | os.PathLike, *, evaluate_model: Callable[[str, P
     summaries = []
     for step, path in points:
         if show:
-            from spurious.console import wide_console
-
             wide_console().print(f"[bold]step {step}[/]: {path}")
         summaries.append(evaluate_model(path, out / f"step-{step}"))
     steps = [s for s, _ in points]

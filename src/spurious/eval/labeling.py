@@ -44,8 +44,8 @@ from spurious.eval.backends import SamplingSettings, combine_seeds
 from spurious.eval.metrics import mean
 from spurious.eval.runner import progress_bar, settings_fingerprint, template_description
 from spurious.eval.store import SampleStore
-from spurious.io import write_json, write_jsonl
 from spurious.grading import answers_equivalent, canonical_answer, grade_many
+from spurious.io import write_json, write_jsonl
 from spurious.provenance import provenance
 from spurious.voting import majority_vote
 

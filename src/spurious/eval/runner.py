@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from spurious.code_reasoning import is_code_reasoning
+from spurious.console import wide_console
 from spurious.data import Problem, Template, get_template, load_problems
+from spurious.errors import UsageError, check_choice, check_positive
 from spurious.eval.backends import SamplingSettings, TransformersBackend, combine_seeds
 from spurious.eval.records import has_boxed_answer, summarize_records
-from spurious.grading import box_only_format, canonical_answer, grade_many
-from spurious.errors import UsageError, check_choice, check_positive
 from spurious.eval.store import SampleStore
+from spurious.grading import GRADERS, box_only_format, canonical_answer, grade_many
 from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
 
@@ -127,8 +128,6 @@ def prepare(benchmarks: Sequence[str], *, template: str | Template = "qwen-math"
     """Check every setting and load every benchmark before anything is generated: the template and, per
     benchmark, its problems. Raises :class:`~spurious.errors.SpuriousError` (one line) on any bad value,
     unknown name, missing or malformed file, or a benchmark without problems. ``limit`` must be >= 1."""
-    from spurious.grading import GRADERS
-
     if not benchmarks:
         raise UsageError("no benchmark given", option="--benchmarks")
     check_choice(grader, GRADERS, "--grader", "grader")
@@ -259,8 +258,6 @@ def _short(name: str) -> str:
 def print_summary_table(result: dict[str, Any], console: Any = None) -> None:
     """A rich table of every benchmark in ``result``: one column per benchmark, one row per metric."""
     from rich.table import Table
-
-    from spurious.console import wide_console
 
     benches = result["benchmarks"]
     t = Table(title=f"{result['model']} | template {result['template']} | grader {result['provenance'].get('grader')}")

@@ -38,6 +38,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
+from spurious.code_reasoning import is_code_reasoning
 from spurious.data import Problem
 
 OPERANDS = tuple(range(2, 10))
@@ -202,8 +203,6 @@ def parse_completion(text: str, answer: str) -> Parsed:
     Correct means the extracted answer equals the gold integer: the last ``\\boxed{}`` content, or the
     last integer in the text when there is no box (the official extractor's fallback).
     """
-    from spurious.code_reasoning import is_code_reasoning
-
     boxes = _BOX.findall(text)
     boxed = bool(boxes) and boxes[-1].strip() != ""
     if boxes:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from spurious.data import Problem
+from spurious.organism.corpus import parse_completion
+from spurious.organism.evaluate import generate
 from spurious.rewards.base import Reward, Sample
 from spurious.voting import majority_answer
 
@@ -18,9 +20,6 @@ from spurious.voting import majority_answer
 def majority_labels(model, tokenizer, problems: Sequence[Problem], *, samples: int = 16, seed: int = 0
                     ) -> dict[str, str | None]:
     """``{problem id: most common extracted answer}`` over ``samples`` T=1 completions (ties: first seen)."""
-    from spurious.organism.corpus import parse_completion
-    from spurious.organism.evaluate import generate
-
     prompts = [p.problem for p in problems for _ in range(samples)]
     texts = generate(model, tokenizer, prompts, greedy=False, seed=seed)
     out: dict[str, str | None] = {}

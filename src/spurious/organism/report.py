@@ -10,10 +10,16 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from spurious.analysis.bars import BarEntry, plot_gain_bars
+from spurious.analysis.clipping import SimConfig, drift_table, plot_regions, threshold
+from spurious.analysis.plots import PALETTE
+from spurious.analysis.transitions import bucket_name, contribution_scores
 from spurious.organism.corpus import get_family
 from spurious.organism.grid import GridSpec, summarize
-from spurious.organism.runner import get_arm, load_result
+from spurious.organism.runner import Cell, get_arm, load_result
 from spurious.organism.verdicts import judge
+from spurious.provenance import provenance
+from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
 
 CURVE_KEYS = (("code_frequency", "code frequency (rollouts)"), ("accuracy", "accuracy (rollouts, T=1)"),
               ("pi_bar", "mean token probability π̄"), ("entropy", "mean token entropy"),
@@ -64,8 +70,6 @@ def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: 
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.ticker import MaxNLocator
-
-    from spurious.analysis.plots import PALETTE
 
     arms = spec.all_arms()
     fams = list(spec.families)
@@ -136,8 +140,6 @@ def _pct(v: float | None) -> float | None:
 
 def table2_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
     """Paper Table 2 analogue: greedy strategy buckets (start -> end) on held-out problems and C_d shares."""
-    from spurious.analysis.transitions import bucket_name, contribution_scores
-
     rows = []
     for fam in spec.families:
         for arm, seeds in spec.arm_seeds(fam).items():
@@ -168,8 +170,6 @@ def table2_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
 
 
 def _cell(fam: str, arm: str, seed: int):
-    from spurious.organism.runner import Cell
-
     return Cell(fam, arm, seed)
 
 
@@ -219,8 +219,6 @@ def grid_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def bar_entries(summary: dict[str, Any]):
-    from spurious.analysis.bars import BarEntry
-
     out = []
     for g in summary["groups"]:
         c = g["accuracy"]
@@ -231,8 +229,6 @@ def bar_entries(summary: dict[str, Any]):
 
 
 def simulator_rows(replicas: int = 1000) -> list[dict[str, Any]]:
-    from spurious.analysis.clipping import SimConfig, drift_table
-
     rows = drift_table(p0s=(0.1, 0.35, 0.5, 0.65, 0.9), base=SimConfig(lr=4.0), replicas=replicas)
     return [{"p0": r["p0"], "mode": r["mode"], "logit drift / phase": r["drift"], "± s.e.": r["se"],
              "noise (s.d.)": r["noise"], "Δp / phase": r["drift_p"], "style clip %": 100 * r["clip_frac"]}
@@ -242,8 +238,6 @@ def simulator_rows(replicas: int = 1000) -> list[dict[str, Any]]:
 def grid_blocks(spec: GridSpec) -> list[Any]:
     """The grid configuration, once and compactly: settings and pre-training on one line each, then one table
     row per family (its arms and seeds) and one per arm (its description)."""
-    from spurious.report import KeyValues, Table
-
     d = spec.to_dict()
     inline = {k: json.dumps(v, separators=(", ", ": ")) for k, v in d.items() if k != "cells"}
     cells = [{"family": f, **{a: ", ".join(map(str, s)) for a, s in arms.items()}} for f, arms in d["cells"].items()]
@@ -258,10 +252,6 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     """Write ``<out>/report.html`` from the grid's results and return its path; ``on_stage(text)`` hears
     which part is being built (for a progress display)."""
     stage = on_stage or (lambda text: None)
-    from spurious.analysis.bars import plot_gain_bars
-    from spurious.analysis.clipping import plot_regions, threshold
-    from spurious.provenance import provenance
-    from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
 
     out = Path(out)
     fig_dir = out / "figures"

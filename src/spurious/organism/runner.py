@@ -25,7 +25,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spurious.io import write_json
 from spurious.organism.corpus import get_family, split_problems
+from spurious.organism.evaluate import accuracy_fn, calibration
+from spurious.organism.labels import OfflineLabelReward, majority_labels
+from spurious.organism.pretrain import load_organism
+from spurious.provenance import provenance
+from spurious.rewards import get_reward
+from spurious.rl import TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,6 @@ class Cell:
 
 def train_config(cell: Cell, settings: RunSettings, out_root: Path):
     """The :class:`spurious.rl.TrainConfig` of one cell."""
-    from spurious.rl import TrainConfig
-
     arm = get_arm(cell.arm)
     reward = arm.reward if arm.reward not in ("majority_vote", "incorrect") else "ground_truth"
     cfg = TrainConfig(
@@ -136,14 +141,6 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
              ) -> dict[str, Any]:
     """Train and evaluate one cell; writes ``<out_root>/<cell>/result.json`` and returns its content."""
     import torch
-
-    from spurious.io import write_json
-    from spurious.organism.evaluate import accuracy_fn, calibration
-    from spurious.organism.labels import OfflineLabelReward, majority_labels
-    from spurious.organism.pretrain import load_organism
-    from spurious.provenance import provenance
-    from spurious.rewards import get_reward
-    from spurious.rl import train
 
     t0 = time.time()
     out_root = Path(out_root)

@@ -24,7 +24,10 @@ from typing import Any
 
 import yaml
 
+from spurious.data.templates import get_template
 from spurious.errors import SpuriousError
+from spurious.grading import GRADERS
+from spurious.io import InputError, atomic_open, write_json
 from spurious.rl.advantages import ADVANTAGE_MODES
 from spurious.rl.loss import AGGREGATIONS, KL_ESTIMATORS, SURROGATES
 
@@ -228,7 +231,6 @@ class TrainConfig:
         if not self.name or Path(self.name).name != self.name or self.name in (".", ".."):
             bad("name", f"{self.name!r} must be a plain folder name (no '/', '..'): the run folder is "
                         f"<output_dir>/<name>")
-        from spurious.data.templates import get_template
 
         try:
             get_template(self.template)
@@ -257,7 +259,6 @@ class TrainConfig:
             bad("eval_benchmarks", f"must be a list of benchmark names or .jsonl paths, got {self.eval_benchmarks!r}")
         if self.eval_every_phases and not self.eval_benchmarks:
             bad("eval_benchmarks", "is empty while eval_every_phases > 0")
-        from spurious.grading import GRADERS
 
         if self.eval_grader not in GRADERS:
             bad("eval_grader", f"{self.eval_grader!r} is not one of {list(GRADERS)}")
@@ -398,8 +399,6 @@ def build_config(preset: str | None = None, overrides: list[str] = (), **explici
 
 def save_config(config: TrainConfig, path: Path, extra: dict[str, Any] | None) -> None:
     """Write ``<path>.yaml`` (the resolved config) and, unless ``extra`` is None, ``<path>.json`` with it."""
-    from spurious.io import atomic_open, write_json
-
     path = Path(path)
     with atomic_open(path.parent / f"{path.name}.yaml") as fh:
         yaml.safe_dump(config.to_dict(), fh, sort_keys=False)
@@ -408,8 +407,6 @@ def save_config(config: TrainConfig, path: Path, extra: dict[str, Any] | None) -
 
 
 def read_config(run_dir: Path) -> TrainConfig:
-    from spurious.io import InputError
-
     p = Path(run_dir) / "config.yaml"
     if not p.exists():
         raise InputError(p, None, "no config.yaml: not a spurious run folder (give runs/<name>)")
