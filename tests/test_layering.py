@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # stdlib-only primitives every layer may use
     ("errors", "lifecycle", "rollout", "code_reasoning", "smoothing", "voting", "console"),
     ("io",),                              # result files: JSONL with precise errors, atomic writes
-    ("provenance", "models", "report"),   # run provenance; model loading; HTML report blocks
+    ("provenance", "models", "report", "run_files"),  # provenance; model loading; HTML blocks; a run's files
     ("grading",),                         # answer extraction and equivalence
     ("data",),                            # problems, benchmarks, prompt templates
     ("rewards",),                         # reward functions on (prompt, response, answer) samples

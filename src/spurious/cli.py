@@ -20,7 +20,6 @@ from spurious.errors import SpuriousError
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-
 class SpuriousGroup(TyperGroup):
     """The top-level command group: the one place where a :class:`SpuriousError` becomes ``error: <one line>``
     on stderr and its exit code (2), for every command and sub-command (also under ``typer.testing.CliRunner``)."""
@@ -46,13 +45,7 @@ app = typer.Typer(
 COMMAND_MODULES = ("demo", "grade", "reward", "train", "eval", "label", "analyze", "organism")
 
 for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"spurious.commands.{_name}")
-    except ModuleNotFoundError as _e:  # a command not written yet must not break the others
-        if _e.name != f"spurious.commands.{_name}":
-            raise
-        continue
-    _mod.register(app)
+    importlib.import_module(f"spurious.commands.{_name}").register(app)
 
 
 def main() -> None:

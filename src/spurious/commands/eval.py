@@ -70,10 +70,10 @@ def register(app: typer.Typer) -> None:
         Every option, benchmark and output folder is checked before a model loads; a bad one is a one-line
         error with exit code 2. --limit must be >= 1 (leave it out for every problem)."""
         from spurious.errors import UsageError, check_positive
-        from spurious.eval.checkpoints import list_checkpoints
         from spurious.eval.runner import evaluate, prepare
         from spurious.io import check_output
         from spurious.models import parse_tiny_name
+        from spurious.run_files import list_checkpoints
 
         if (model is None) == (run is None):
             raise UsageError("give exactly one of --model or --run")

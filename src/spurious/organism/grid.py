@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from spurious.analysis.stats import mean_ci
-from spurious.io import write_json
+from spurious.io import InputError, write_json
 from spurious.lifecycle import die_with_parent as _die_with_parent
 from spurious.organism.corpus import get_family
 from spurious.organism.pretrain import PretrainConfig, ensure_organism
 from spurious.organism.runner import Cell, RunSettings, get_arm, load_result, run_cell
 from spurious.provenance import provenance
+from spurious.run_files import read_metrics
 
 DELTA_KEYS = ("accuracy", "greedy_accuracy", "code_frequency", "majority_frequency", "boxed_rate")
 
@@ -107,12 +108,9 @@ def _cell_job(cell: Cell, organism_path: str, runs_dir: str, settings: RunSettin
 
 
 def _phases_done(run_dir: Path) -> int:
-    m = run_dir / "metrics.jsonl"
-    if not m.exists():
-        return 0
     try:
-        return m.read_text().count('"kind": "phase"')
-    except OSError:
+        return len(read_metrics(run_dir, "phase"))
+    except (OSError, InputError):  # a cell folder replaced or rewritten under us: the next tick counts again
         return 0
 
 

@@ -20,6 +20,7 @@ from spurious.organism.runner import Cell, get_arm, load_result
 from spurious.organism.verdicts import judge
 from spurious.provenance import provenance
 from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
+from spurious.run_files import METRICS_FILE, read_metrics
 
 CURVE_KEYS = (("code_frequency", "code frequency (rollouts)"), ("accuracy", "accuracy (rollouts, T=1)"),
               ("pi_bar", "mean token probability π̄"), ("entropy", "mean token entropy"),
@@ -29,32 +30,19 @@ ERROR_BAR_CAP = 25.0  # points: intervals from 2-3 seeds can be wider than the a
 
 
 def _phase_series(run_dir: Path, key: str) -> list[float | None]:
-    m = run_dir / "metrics.jsonl"
-    if not m.exists():
-        return []
-    out = []
-    for line in m.read_text().splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            if rec.get("kind") == "phase":
-                out.append(rec.get(key))
-    return out
+    return [rec.get(key) for rec in read_metrics(run_dir, "phase")]
 
 
 def _phase_means(run_dir: Path, keys: list[str]) -> dict[str, float | None]:
     """Mean of each key over the run's phase rows; a key that no phase row holds (the per-bucket token shares)
     is averaged over the step rows instead."""
-    m = run_dir / "metrics.jsonl"
     sums: dict[str, dict[str, list[float]]] = {kind: {k: [] for k in keys} for kind in ("phase", "step")}
-    if m.exists():
-        for line in m.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                kind = rec.get("kind")
-                if kind in sums:
-                    for k in keys:
-                        if isinstance(rec.get(k), (int, float)) and not isinstance(rec.get(k), bool):
-                            sums[kind][k].append(rec[k])
+    for rec in read_metrics(run_dir):
+        kind = rec.get("kind")
+        if kind in sums:
+            for k in keys:
+                if isinstance(rec.get(k), (int, float)) and not isinstance(rec.get(k), bool):
+                    sums[kind][k].append(rec[k])
     out: dict[str, float | None] = {}
     for k in keys:
         v = sums["phase"][k] or sums["step"][k]
@@ -181,7 +169,7 @@ def clip_bucket_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
     for fam in spec.families:
         for arm, seeds in spec.arm_seeds(fam).items():
             per = [_phase_means(runs_dir / f"{fam}__{arm}__s{s}", keys) for s in seeds
-                   if (runs_dir / f"{fam}__{arm}__s{s}" / "metrics.jsonl").exists()]
+                   if (runs_dir / f"{fam}__{arm}__s{s}" / METRICS_FILE).exists()]
             if not per:
                 continue
             row: dict[str, Any] = {"family": fam, "arm": arm}

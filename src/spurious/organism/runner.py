@@ -115,8 +115,8 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path):
         optimizer="sgd", momentum=0.0, max_grad_norm=settings.max_grad_norm, eps_low=settings.eps, eps_high=settings.eps,
         surrogate="clip", loss_aggregation=settings.loss_aggregation, advantage=settings.advantage,
         max_completion_tokens=settings.max_completion_tokens, temperature=1.0, top_p=1.0, top_k=0,
-        seed=cell.seed, save_every_phases=0, rollout_log_every=settings.rollout_log_every, report_to=[],
-        progress=False,
+        seed=cell.seed, save_every_phases=0, save_final=False, rollout_log_every=settings.rollout_log_every,
+        report_to=[], progress=False,
     )
     over = dict(arm.overrides)
     scale = over.pop("learning_rate_scale", None)
@@ -199,7 +199,6 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
         if isinstance(v, float) and math.isnan(v):
             raise RuntimeError(f"{cell.name}: NaN in the evaluation deltas")
     write_json(run_dir / "result.json", out)
-    shutil.rmtree(run_dir / "final", ignore_errors=True)  # the trained weights are not needed by the grid
     return out
 
 
