@@ -22,7 +22,7 @@ ROOT = Path(spurious.__file__).resolve().parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     # stdlib-only primitives every layer may use
     ("errors", "lifecycle", "rollout", "code_reasoning", "smoothing", "voting", "console"),
-    ("io",),                              # result files: JSONL with precise errors, atomic writes
+    ("io", "assignments"),                # result files (JSONL, atomic writes); command-line key=value
     ("provenance", "models", "report", "run_files"),  # provenance; model loading; HTML blocks; a run's files
     ("grading",),                         # answer extraction and equivalence
     ("data",),                            # problems, benchmarks, prompt templates

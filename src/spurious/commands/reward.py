@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
+from spurious.assignments import parse_assignment
 from spurious.io import summary_path
 
 _INT_FIELDS = ("step", "prompt_index", "sample_index")
-
-
-def parse_param(text: str) -> tuple[str, Any]:
-    """``key=value`` -> (key, value); the value is read as JSON when it parses (numbers, true, null), else text."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        from spurious.errors import UsageError
-
-        raise UsageError(f"expected key=value, got {text!r}", option="--param")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = {"none": None, "true": True, "false": False}.get(raw.strip().lower(), raw)
-    return key.strip(), value
 
 
 def read_samples(path: Path, reward) -> tuple[list[dict], list]:
@@ -123,7 +109,7 @@ def register(app: typer.Typer) -> None:
             return
         if spec is None or input is None or output is None:
             raise UsageError("give NAME_OR_EXPR, INPUT.jsonl and -o OUT.jsonl (or --list)")
-        params = dict(parse_param(p) for p in param)
+        params = dict(parse_assignment(p, option="--param") for p in param)
         for key, value in (("gamma", gamma), ("grader", grader)):
             if value is not None:
                 params[key] = value

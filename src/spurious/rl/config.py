@@ -17,13 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from spurious.assignments import parse_assignment
 from spurious.data.templates import get_template
 from spurious.errors import SpuriousError
 from spurious.grading import GRADERS
@@ -349,37 +349,23 @@ def load_preset(name: str) -> dict[str, Any]:
     return base
 
 
-_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-
-
-def parse_value(text: str) -> Any:
-    """A ``--set key=value`` value: YAML scalars/lists/maps (``1e-6``, ``true``, ``[a, b]``, ``{p: 0.5}``)."""
-    try:
-        v = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(v, str) and _FLOAT.match(v):  # PyYAML reads "1e-6" (no dot) as a string
-        return float(v)
-    return v
-
-
 def apply_overrides(values: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
-    """Apply ``key=value`` strings; ``reward_params.gamma=0.3`` sets one entry of a mapping field."""
+    """Apply ``key=value`` strings (values read by :func:`spurious.assignments.parse_value`);
+    ``reward_params.gamma=0.3`` sets one entry of a mapping field."""
     out = dict(values)
     for a in assignments:
         if "=" not in a:
             raise ConfigError(a, "expected key=value")
-        key, _, raw = a.partition("=")
-        key = key.strip()
+        key, value = parse_assignment(a, option="--set")
         top, _, sub = key.partition(".")
         if top not in TrainConfig.field_names():
             raise ConfigError(top, "unknown key")
         if sub:
             d = dict(out.get(top) or {})
-            d[sub] = parse_value(raw)
+            d[sub] = value
             out[top] = d
         else:
-            out[top] = parse_value(raw)
+            out[top] = value
     return out
 
 
