@@ -23,8 +23,8 @@ def read_rows(path: Path) -> list[dict]:
 def grade_file(input_path: Path, output: Path, *, grader: str = "default", extract: Optional[str] = None,
                timeout: float = 5.0, workers: Optional[int] = None, progress: bool = True) -> dict:
     """Grade every row of ``input_path``; write graded rows to ``output`` and a summary next to it."""
-    from spurious.grading import grade_many, grader_stats, reset_grader_stats
     from spurious.errors import warn
+    from spurious.grading import grade_many, grader_stats, reset_grader_stats
     from spurious.io import InputError, check_output, write_json, write_jsonl
     from spurious.provenance import provenance
 

@@ -35,13 +35,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sample k responses per problem, label each problem with the majority answer (paper.md §2.3, §2.6)."""
         from spurious.commands.eval import check_backend, make_backend
+        from spurious.console import wide_console
         from spurious.data import get_template
-        from spurious.eval.labeling import label_problems, select_problems
         from spurious.errors import check_choice, check_positive
+        from spurious.eval.labeling import label_problems, select_problems
         from spurious.grading import GRADERS
         from spurious.io import InputError, check_output
         from spurious.models import parse_tiny_name
-        from spurious.console import wide_console
 
         check_backend(backend)
         check_positive(limit=limit, samples=samples, max_new_tokens=max_new_tokens, batch_size=batch_size,

@@ -92,10 +92,10 @@ def register(app: typer.Typer) -> None:
         list_: bool = typer.Option(False, "--list", help="List the registered rewards and exit."),
     ) -> None:
         """Score responses with a reward (or reward expression) and write each row's 'reward'."""
+        from spurious.console import wide_console
         from spurious.errors import SpuriousError, UsageError, warn
         from spurious.io import InputError, check_output, write_json, write_jsonl
         from spurious.provenance import provenance
-        from spurious.console import wide_console
         from spurious.rewards import get_reward, list_rewards
 
         console = wide_console(stderr=True)

@@ -40,6 +40,7 @@ from typing import Iterator
 
 from spurious.code_reasoning import is_code_reasoning
 from spurious.data import Problem
+from spurious.errors import UsageError
 
 OPERANDS = tuple(range(2, 10))
 STYLES = ("code", "language")
@@ -108,7 +109,7 @@ def get_family(name: str) -> FamilySpec:
     try:
         return FAMILIES[name]
     except KeyError:
-        raise ValueError(f"unknown organism family {name!r}; choose from {sorted(FAMILIES)}") from None
+        raise UsageError(f"unknown organism family {name!r}; choose from {sorted(FAMILIES)}") from None
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spurious.errors import UsageError
 from spurious.io import write_json
 from spurious.organism.corpus import get_family, split_problems
 from spurious.organism.evaluate import accuracy_fn, calibration
@@ -70,7 +71,7 @@ def get_arm(name: str) -> Arm:
     try:
         return ARMS[name]
     except KeyError:
-        raise ValueError(f"unknown arm {name!r}; choose from {sorted(ARMS)}") from None
+        raise UsageError(f"unknown arm {name!r}; choose from {sorted(ARMS)}") from None
 
 
 @dataclass(frozen=True)
