@@ -1,7 +1,8 @@
 """The ``spurious`` command line.
 
-Each sub-command lives in ``spurious/commands/<name>.py`` and exposes ``register(app)``. Command
-modules import heavy libraries (torch, transformers, trl) inside the command function, never at
+Each sub-command lives in ``spurious/commands/<name>.py``: the command is a module-level function and
+``register(app)`` adds it (``app.command("<name>")(function)``; ``organism`` adds its sub-command group).
+Command modules import heavy libraries (torch, transformers, trl) inside the command function, never at
 module level, so ``spurious --help`` stays fast.
 """
 
