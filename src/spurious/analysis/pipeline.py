@@ -41,6 +41,14 @@ def _write_json(path: str | os.PathLike, obj: Any) -> None:
     write_json(path, finite_json(obj))
 
 
+def _write_transition_tables(tables_dir: Path, suffix: str, tables: list, rows: list, prov: dict) -> list[Path]:
+    """``transitions<suffix>.json`` (every bucket table) and ``table2<suffix>.json|csv``; returns the paths."""
+    _write_json(tables_dir / f"transitions{suffix}.json", {"tables": tables, "provenance": prov})
+    _write_json(tables_dir / f"table2{suffix}.json", {"rows": rows, "provenance": prov})
+    return [tables_dir / f"transitions{suffix}.json", tables_dir / f"table2{suffix}.json",
+            write_csv(tables_dir / f"table2{suffix}.csv", rows)]
+
+
 def seed_group(name: str) -> str | None:
     """``"clip-seed3"`` / ``"clip_s3"`` → ``"clip"``; None when the name has no seed suffix."""
     m = SEED_SUFFIX.match(name)
@@ -250,10 +258,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  "evaluation. " + TRANSITION_NOTE)
         blocks, rows, dicts = transition_blocks([(base_ev, ev, ev.name) for ev in evals], rule, result.notes)
         if dicts:
-            _write_json(tables_dir / "transitions.json", {"tables": dicts, "provenance": prov})
-            _write_json(tables_dir / "table2.json", {"rows": rows, "provenance": prov})
-            result.files += [tables_dir / "transitions.json", tables_dir / "table2.json",
-                             write_csv(tables_dir / "table2.csv", rows)]
+            result.files += _write_transition_tables(tables_dir, "", dicts, rows, prov)
         sections.append(Section("Strategy transitions and Table 2", [intro, *blocks]))
 
         family = model_name(base_ev)
@@ -294,10 +299,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  "last evaluated step, one run per reward as in the paper's Fig. 7. " + TRANSITION_NOTE)
         blocks, rows, dicts = transition_blocks(pairs, rule, result.notes)
         if dicts:
-            _write_json(tables_dir / "transitions_runs.json", {"tables": dicts, "provenance": prov})
-            _write_json(tables_dir / "table2_runs.json", {"rows": rows, "provenance": prov})
-            result.files += [tables_dir / "transitions_runs.json", tables_dir / "table2_runs.json",
-                             write_csv(tables_dir / "table2_runs.csv", rows)]
+            result.files += _write_transition_tables(tables_dir, "_runs", dicts, rows, prov)
         sections.append(Section("Strategy transitions within runs", [intro, *blocks]))
 
     # ---- curves
