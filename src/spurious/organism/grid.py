@@ -14,7 +14,6 @@ each (``OMP_NUM_THREADS=1``, ``OMP_WAIT_POLICY=PASSIVE``), never more workers th
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -227,7 +226,3 @@ def group(summary: dict[str, Any], family: str, arm: str) -> dict[str, Any] | No
         if row["family"] == family and row["arm"] == arm:
             return row
     return None
-
-
-def load_summary(out: str | Path) -> dict[str, Any]:
-    return json.loads((Path(out) / "summary.json").read_text())

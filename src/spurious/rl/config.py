@@ -15,7 +15,6 @@ TRL mapping (environment.md, "TRL 1.16: the paper's update schedule"):
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -397,7 +396,3 @@ def read_config(run_dir: Path) -> TrainConfig:
     if not p.exists():
         raise InputError(p, None, "no config.yaml: not a spurious run folder (give runs/<name>)")
     return TrainConfig.from_dict(yaml.safe_load(p.read_text()), source=str(p))
-
-
-def as_json(config: TrainConfig) -> str:
-    return json.dumps(config.to_dict(), indent=2)
