@@ -21,7 +21,8 @@ ROOT = Path(spurious.__file__).resolve().parent
 # Bottom first. Within a layer no node imports another.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # stdlib-only primitives every layer may use
-    ("errors", "lifecycle", "rollout", "code_reasoning", "smoothing", "voting", "console"),
+    ("errors", "lifecycle", "code_reasoning", "smoothing", "voting", "console"),
+    ("rollout",),                         # the one rollout record and its key (may use the primitives)
     ("io", "assignments"),                # result files (JSONL, atomic writes); command-line key=value
     ("provenance", "models", "report", "run_files"),  # provenance; model loading; HTML blocks; a run's files
     ("grading",),                         # answer extraction and equivalence
