@@ -203,6 +203,11 @@ def parse_completion(text: str, answer: str) -> Parsed:
 
     Correct means the extracted answer equals the gold integer: the last ``\\boxed{}`` content, or the
     last integer in the text when there is no box (the official extractor's fallback).
+
+    Its own box pattern (flat braces, integers), not the graders' :func:`~spurious.grading.extract.last_boxed`:
+    a malformed box (``\\boxed{79`` unclosed, ``\\boxed79}``) counts as no box here, so the last integer is
+    the answer, where the graders' finder reports no answer. The two disagree on about 1.6 % of randomly
+    corrupted demonstrations (never on a well-formed one), so switching would change the demo's measurements.
     """
     boxes = _BOX.findall(text)
     boxed = bool(boxes) and boxes[-1].strip() != ""
