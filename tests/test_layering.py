@@ -20,7 +20,7 @@ ROOT = Path(spurious.__file__).resolve().parent
 
 # Bottom first. Within a layer no node imports another.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # stdlib-only primitives every layer may use
+    # primitives every layer may use (the standard library only; console: rich)
     ("errors", "lifecycle", "code_reasoning", "smoothing", "voting", "console"),
     ("rollout",),                         # the one rollout record and its key (may use the primitives)
     ("io", "assignments"),                # result files (JSONL, atomic writes); command-line key=value
@@ -163,7 +163,7 @@ def test_library_imports_sit_at_module_top():
     assert lazy == []
 
 
-def test_the_checker_sees_a_cycle_and_an_upward_import(tmp_path):
+def test_the_checker_finds_cycles_and_reads_imports():
     """The helpers catch what they are for (so the tests above cannot pass vacuously)."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
