@@ -129,7 +129,7 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path):
     return cfg.replace(**over)
 
 
-def _rows(problems, labels: dict | None = None, min_rows: int = 64) -> list[dict[str, Any]]:
+def _rows(problems, min_rows: int = 64) -> list[dict[str, Any]]:
     rows = [{"prompt": p.problem, "answer": p.answer, "problem_id": p.id} for p in problems]
     if not rows:
         return rows
