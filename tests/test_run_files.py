@@ -9,8 +9,13 @@ from spurious.run_files import list_checkpoints, read_metrics
 def test_read_metrics_filters_by_kind_and_leaves_out_a_line_being_written(tmp_path):
     assert read_metrics(tmp_path) == []  # no file yet
     (tmp_path / "metrics.jsonl").write_text('{"kind": "step", "x": 1}\n\n{"kind": "phase", "x": 2}\n{"kind": "ph')
-    assert read_metrics(tmp_path) == [{"kind": "step", "x": 1}, {"kind": "phase", "x": 2}]
-    assert read_metrics(tmp_path, "phase") == [{"kind": "phase", "x": 2}]
+    done = [{"kind": "step", "x": 1}, {"kind": "phase", "x": 2}]
+    assert read_metrics(tmp_path, in_progress=True) == done
+    assert read_metrics(tmp_path, "phase", in_progress=True) == [{"kind": "phase", "x": 2}]
+    with pytest.raises(InputError, match=r"metrics\.jsonl:4: invalid JSON"):  # a finished run: every line counts
+        read_metrics(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text('{"kind": "step", "x": 1}\n{"kind": "phase", "x": 2}')
+    assert read_metrics(tmp_path) == done  # a last line without its newline is read when the run is done
 
 
 def test_read_metrics_names_file_and_line_of_a_bad_complete_line(tmp_path):

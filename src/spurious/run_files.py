@@ -1,8 +1,8 @@
 """The files of a training run folder as readers need them: ``metrics.jsonl`` lines and ``checkpoint-<N>`` folders.
 
 ``<run>/metrics.jsonl`` is an append-only log (one JSON object a line, field ``kind``: ``"step"``, ``"phase"`` or
-``"eval"``; see docs/training.md). It may be read while the run is still appending: a last line without its
-newline is a write in progress and is left out. Checkpoints are ``checkpoint-<N>`` folders in the run folder or
+``"eval"``; see docs/training.md). A reader of a run that is still appending (a progress display) asks for
+``in_progress``: a last line without its newline is then a write in progress and is left out. Checkpoints are ``checkpoint-<N>`` folders in the run folder or
 in ``<run>/checkpoints`` (where ``spurious train`` puts them).
 """
 
@@ -20,13 +20,16 @@ CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
-def read_metrics(run_dir: str | os.PathLike, kind: str | None = None) -> list[dict[str, Any]]:
-    """The complete lines of ``<run_dir>/metrics.jsonl`` (only those of ``kind`` when given); ``[]`` when the file
-    does not exist yet. A malformed complete line raises :class:`InputError` naming file and line."""
+def read_metrics(run_dir: str | os.PathLike, kind: str | None = None, *, in_progress: bool = False
+                 ) -> list[dict[str, Any]]:
+    """The lines of ``<run_dir>/metrics.jsonl`` (only those of ``kind`` when given); ``[]`` when the file does not
+    exist yet. ``in_progress``: leave out a last line without its newline (being appended). A malformed line
+    raises :class:`InputError` naming file and line."""
     path = Path(run_dir) / METRICS_FILE
     if not path.exists():
         return []
-    return [row for _, row in iter_jsonl(path, complete_lines_only=True) if kind is None or row.get("kind") == kind]
+    rows = iter_jsonl(path, complete_lines_only=in_progress)
+    return [row for _, row in rows if kind is None or row.get("kind") == kind]
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:

@@ -108,7 +108,7 @@ def _cell_job(cell: Cell, organism_path: str, runs_dir: str, settings: RunSettin
 
 def _phases_done(run_dir: Path) -> int:
     try:
-        return len(read_metrics(run_dir, "phase"))
+        return len(read_metrics(run_dir, "phase", in_progress=True))
     except (OSError, InputError):  # a cell folder replaced or rewritten under us: the next tick counts again
         return 0
 
