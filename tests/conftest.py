@@ -19,9 +19,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The project's benchmark files (../shared/data); tests that need them skip if absent."""
+    """The project's benchmark files (../shared/data); tests that need them skip, saying so, if absent."""
     if not (SHARED_DATA / "math500.jsonl").exists():
-        pytest.skip("../shared/data not present")
+        pytest.skip(f"benchmark data absent: no {SHARED_DATA / 'math500.jsonl'} (the ../shared/data folder beside "
+                    f"the checkout)")
     return SHARED_DATA
 
 

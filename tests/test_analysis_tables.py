@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from spurious.analysis.smoothing import final_value, gain, smooth_curve
+from spurious.smoothing import final_value, gain, smooth_curve
 from spurious.analysis.stats import mean_ci, t_cdf, t_quantile
 from spurious.analysis.strategy import strategy_row, strategy_table
 from spurious.analysis.transitions import (BUCKETS, contribution_rows, contribution_scores, mean_contributions,

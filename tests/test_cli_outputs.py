@@ -48,7 +48,7 @@ def test_tables_are_not_cut_at_80_columns_off_a_terminal():
 
 
 def test_wide_console_off_a_terminal():
-    from spurious.report.console import PIPE_WIDTH, wide_console
+    from spurious.console import PIPE_WIDTH, wide_console
 
     assert wide_console().width == PIPE_WIDTH  # pytest captures stdout: not a terminal
 
@@ -110,7 +110,7 @@ def test_figures_count_phases_from_one_with_integer_ticks(tmp_path):
 
 def test_summary_table_shows_rates_in_percent_with_short_columns():
     from spurious.analysis.loading import EvalResult
-    from spurious.report.analysis_report import summary_rows
+    from spurious.analysis.pipeline import summary_rows
 
     ev = EvalResult("e", Path("."), [], {"benchmarks": {"math500": {
         "headline": "pass@1", "n_problems": 500, "samples": 1, "avg_at_k": 0.5, "pass_at_k_unbiased": 0.25,

@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from spurious.cli import app
-from spurious.eval.checkpoints import curve_from_summaries, list_checkpoints
+from spurious.eval.checkpoints import curve_from_summaries
+from spurious.run_files import list_checkpoints
 
 
 @pytest.fixture

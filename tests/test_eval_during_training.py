@@ -14,7 +14,7 @@ import pytest
 
 from spurious.analysis.curves import extract_curve, training_eval_curve, training_eval_rows
 from spurious.analysis.loading import load_run
-from spurious.analysis.smoothing import smooth_curve
+from spurious.smoothing import smooth_curve
 from spurious.rl import train
 from spurious.rl.config import ConfigError, build_config
 from spurious.rl.eval_during_training import EVAL_DIR
@@ -68,7 +68,7 @@ def test_eval_every_phase_writes_rows_with_fingerprint_and_leaves_training_uncha
 
 
 def test_analyze_reads_eval_rows_curve_and_smoothed_final(shared_data, tmp_path):
-    from spurious.report.analysis_report import analyze
+    from spurious.analysis.pipeline import analyze
 
     bench = _bench(tmp_path, shared_data)
     res = train(_cfg(tmp_path, "run", "eval_every_phases=2", f"eval_benchmarks=[{bench}]",

@@ -5,8 +5,9 @@ from itertools import combinations
 
 import pytest
 
-from spurious.eval.metrics import (avg_at_k, maj_at_k, majority_vote, pass_at_k_estimator, pass_at_k_raw,
-                                   pass_at_k_unbiased, smooth_curve)
+from spurious.eval.metrics import avg_at_k, maj_at_k, pass_at_k_estimator, pass_at_k_raw, pass_at_k_unbiased
+from spurious.smoothing import smooth_curve
+from spurious.voting import majority_vote
 
 SCORES = [[1, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1]]
 

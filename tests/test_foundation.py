@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from spurious.analysis.code_reasoning import is_code_reasoning
+from spurious.code_reasoning import is_code_reasoning
 from spurious.io import InputError, read_jsonl, write_jsonl
 from spurious.provenance import provenance
 

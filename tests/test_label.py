@@ -1,4 +1,4 @@
-"""Majority-vote labelling and the incorrect-label set (spurious.data.labeling, docs/paper.md §2.3, §2.6)."""
+"""Majority-vote labelling and the incorrect-label set (spurious.eval.labeling, docs/paper.md §2.3, §2.6)."""
 
 import json
 from collections import defaultdict
@@ -6,7 +6,7 @@ from collections import defaultdict
 import pytest
 
 from spurious.data import Problem
-from spurious.data.labeling import label_problems, select_problems, vote
+from spurious.eval.labeling import label_problems, select_problems, vote
 from spurious.eval.backends import ScriptedBackend
 from spurious.eval.store import SettingsMismatch
 from spurious.grading import canonical_answer

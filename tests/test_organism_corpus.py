@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from spurious.analysis.code_reasoning import is_code_reasoning
+from spurious.code_reasoning import is_code_reasoning
 from spurious.organism.corpus import (FAMILIES, FamilySpec, StyleSpec, all_problems, get_family, parse_completion,
                                       render, sample_demonstration, split_problems)
 from spurious.organism.pretrain import PretrainConfig, first_token_weights

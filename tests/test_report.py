@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from spurious.report import (Image, KeyValues, Paragraph, Section, Table, Verdict, build_report,
                              external_references, format_value)
-from spurious.report.analysis_report import analyze, seed_group
+from spurious.analysis.pipeline import analyze, seed_group
 from spurious.report.chromium import find_chromium, render_in_chromium
 
 
@@ -65,7 +65,7 @@ def test_report_is_self_contained_and_escaped(tmp_path):
     assert ">61.2<" in text and ">003<" in text and ">—<" in text  # % columns 1 decimal, custom format, None
     assert "supported</span>" in text and "not supported</span>" in text and "inconclusive</span>" in text
     assert "delta = 0.0812; n = 5" in text
-    assert "<dd>[0, 1, 2]</dd>" in text and "<pre>{\n  &quot;url&quot;" in text  # flat list inline, dict as JSON
+    assert "<dd>[0, 1, 2]</dd>" in text and "<pre>{\n  &#34;url&#34;" in text  # flat list inline, dict as JSON
     assert text.count("<section") == 4 and "Provenance" in text  # provenance appended as last section
     assert not list(out.parent.glob(".r.html.*"))  # atomic write left no temporary file
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spurious.cli import app
-from spurious.commands.reward import parse_param
+from spurious.assignments import parse_assignment
 from spurious.io import summary_path
 
 runner = CliRunner()
@@ -115,9 +115,13 @@ def test_bad_arguments(tmp_path):
 
 
 def test_param_parsing_and_summary_path(tmp_path):
-    assert parse_param("gamma=0.25") == ("gamma", 0.25)
-    assert parse_param("online=false") == ("online", False)
-    assert parse_param("grader=official") == ("grader", "official")
-    assert parse_param("workers=null") == ("workers", None)
+    p = lambda text: parse_assignment(text, option="--param")  # noqa: E731
+    assert p("gamma=0.25") == ("gamma", 0.25)
+    assert p("online=false") == ("online", False)
+    assert p("grader=official") == ("grader", "official")
+    assert p("workers=null") == ("workers", None)
+    # one semantics with --set: YAML, as in a preset file
+    assert p("lr=1e-6") == ("lr", 1e-6) and p("xs=[a, b]") == ("xs", ["a", "b"]) and p("m={p: 0.5}") == ("m", {"p": 0.5})
+    assert p("text=a: b: c") == ("text", "a: b: c")  # not YAML: the string as given
     assert summary_path(tmp_path / "a.jsonl").name == "a.summary.json"
     assert summary_path(tmp_path / "a.jsonl.gz").name == "a.summary.json"

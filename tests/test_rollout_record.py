@@ -119,7 +119,7 @@ def test_the_r1_template_stops_and_grades_training_as_evaluation_does():
 def test_training_rollouts_share_the_evaluation_schema_and_analyze_reads_a_run_alone(shared_data, tmp_path):
     """A tiny run's rollout files are Rollout rows keyed (phase, dataset row, 0..G-1); `spurious analyze RUN`
     gives Table 1 and the transition buckets from them, with no evaluation run."""
-    from spurious.report.analysis_report import analyze
+    from spurious.analysis.pipeline import analyze
     from spurious.rl import train
 
     cfg = build_config("tiny-cpu", ["progress=false", "phases=2", "dataset_limit=4", "save_every_phases=0",

@@ -168,7 +168,6 @@ def test_step_stats_call_the_same_collectives_on_a_rank_with_no_unmasked_token()
 
 def test_model_is_built_after_grpo_config(shared_data, tmp_path, monkeypatch):
     """Under ZeRO-3 only a model built after GRPOConfig(deepspeed=...) exists is partitioned while loading."""
-    import spurious.models
     import spurious.rl.run as run
 
     order: list[str] = []
@@ -186,7 +185,7 @@ def test_model_is_built_after_grpo_config(shared_data, tmp_path, monkeypatch):
         raise Stop
 
     monkeypatch.setattr(run, "grpo_config", grpo)
-    monkeypatch.setattr(spurious.models, "load_or_build", load)
+    monkeypatch.setattr(run, "load_or_build", load)
     with pytest.raises(Stop):
         run.train(build_config("tiny-cpu", ["progress=false"], output_dir=str(tmp_path)))
     assert order == ["GRPOConfig", "model"]

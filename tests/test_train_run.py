@@ -137,10 +137,12 @@ def test_programmatic_api_in_memory_model_dataset_reward_sgd(tmp_path):
 @pytest.fixture
 def no_model_loading(monkeypatch):
     import spurious.models as models
+    import spurious.rl.run as run
 
     def boom(*a, **k):
         raise AssertionError("a model was loaded before the config was validated")
 
+    monkeypatch.setattr(run, "load_or_build", boom)  # the name train() calls
     monkeypatch.setattr(models, "load_or_build", boom)
     monkeypatch.setattr(models, "load_model_and_tokenizer", boom)
 

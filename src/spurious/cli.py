@@ -1,7 +1,8 @@
 """The ``spurious`` command line.
 
-Each sub-command lives in ``spurious/commands/<name>.py`` and exposes ``register(app)``. Command
-modules import heavy libraries (torch, transformers, trl) inside the command function, never at
+Each sub-command lives in ``spurious/commands/<name>.py``: the command is a module-level function and
+``register(app)`` adds it (``app.command("<name>")(function)``; ``organism`` adds its sub-command group).
+Command modules import heavy libraries (torch, transformers, trl) inside the command function, never at
 module level, so ``spurious --help`` stays fast.
 """
 
@@ -18,7 +19,6 @@ from spurious.errors import SpuriousError
 
 # Set before torch is ever imported: idle OpenMP threads must not spin against other processes.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 
 class SpuriousGroup(TyperGroup):
@@ -46,13 +46,7 @@ app = typer.Typer(
 COMMAND_MODULES = ("demo", "grade", "reward", "train", "eval", "label", "analyze", "organism")
 
 for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"spurious.commands.{_name}")
-    except ModuleNotFoundError as _e:  # a command not written yet must not break the others
-        if _e.name != f"spurious.commands.{_name}":
-            raise
-        continue
-    _mod.register(app)
+    importlib.import_module(f"spurious.commands.{_name}").register(app)
 
 
 def main() -> None:

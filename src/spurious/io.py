@@ -42,12 +42,14 @@ def _open_text(path: Path, mode: str = "rt"):
 
 
 def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dict[str, type | tuple] | None = None,
-               not_null: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+               not_null: Sequence[str] = (), complete_lines_only: bool = False
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSONL (or .jsonl.gz) file.
 
     ``required`` fields must be present; ``types`` maps a field to the accepted type(s) (``bool`` is not
     accepted as a number); ``not_null`` fields, when present, must not be null. Raises :class:`InputError`
-    naming file, 1-based line and field on the first bad line.
+    naming file, 1-based line and field on the first bad line. ``complete_lines_only``: a last line without its
+    newline (an append in progress) is left out instead of parsed.
     """
     p = Path(path)
     if not p.exists():
@@ -67,7 +69,7 @@ def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = (), types: dic
                 raise InputError(p, lineno + 1, f"not valid UTF-8 ({e.reason})") from e
             except (OSError, EOFError) as e:  # a .gz that is not gzip, or is cut short
                 raise InputError(p, lineno + 1, f"cannot read: {e}") from e
-            if not raw:
+            if not raw or (complete_lines_only and not raw.endswith("\n")):
                 break
             lineno += 1
             if not raw.strip():

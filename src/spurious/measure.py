@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from spurious.analysis.code_reasoning import is_code_reasoning
+from spurious.code_reasoning import is_code_reasoning
 from spurious.grading import GradeResult, box_only_format, grade_many
 from spurious.rollout import Rollout
 
@@ -23,7 +23,11 @@ _BOXED = re.compile(r"\\boxed\s*\{")
 
 
 def last_boxed_content(text: str) -> str | None:
-    """Brace-balanced content of the last ``\\boxed{...}``; None when there is none or it is unclosed."""
+    """Brace-balanced content of the last ``\\boxed{...}``; None when there is none or it is unclosed.
+
+    Not the graders' :func:`spurious.grading.last_boxed` on purpose: the boxed rate reports the literal
+    ``\\boxed{...}`` form the paper's prompt asks for, where the graders' finder also accepts ``\\fbox`` and the
+    brace-less ``\\boxed 5`` so as to grade whatever the model wrote."""
     starts = [m.end() for m in _BOXED.finditer(text)]
     if not starts:
         return None

@@ -31,6 +31,8 @@ from typing import Sequence
 
 import numpy as np
 
+from spurious.errors import UsageError
+
 MODES = ("clip", "no-clip", "on-policy")
 
 
@@ -123,11 +125,11 @@ class SimConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+            raise UsageError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not 0 < self.p0 < 1:
-            raise ValueError(f"p0 must be in (0, 1), got {self.p0}")
+            raise UsageError(f"p0 must be in (0, 1), got {self.p0}")
         if (self.prompts * self.group) % self.minibatches:
-            raise ValueError("prompts*group must be divisible by minibatches")
+            raise UsageError("prompts*group must be divisible by minibatches")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

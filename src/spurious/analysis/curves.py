@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from spurious.analysis.loading import RunLog
-from spurious.analysis.smoothing import WINDOW, smooth_curve
+from spurious.smoothing import WINDOW, smooth_curve
 from spurious.analysis.stats import mean_ci
 
 PER_UPDATE_PREFIXES = ("clip/", "pi_bar", "entropy", "ratio/", "loss", "grad_norm", "lr")
@@ -161,7 +161,7 @@ def training_eval_curve(run: RunLog, benchmark: str, metric: str = "accuracy") -
 
 def training_eval_rows(runs: Sequence[RunLog], window: int = WINDOW) -> list[dict]:
     """Per run and benchmark: evaluations, first and last raw accuracy, the paper's reported value (the smoothed
-    last point, :mod:`spurious.analysis.smoothing`) and its gain over the first point, and the evaluation
+    last point, :mod:`spurious.smoothing`) and its gain over the first point, and the evaluation
     fingerprint(s)."""
     rows = []
     for bench, headline in training_eval_benchmarks(runs):

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spurious.analysis.code_reasoning import CODE_RULES, is_code_reasoning
+from spurious.code_reasoning import CODE_RULES, is_code_reasoning
 from spurious.io import InputError, iter_jsonl
 from spurious.rollout import CODE_FIELDS, Rollout
+from spurious.run_files import METRICS_FILE, read_metrics
 
 SAMPLES_FILE = "samples.jsonl"
 SUMMARY_FILE = "summary.json"
-METRICS_FILE = "metrics.jsonl"
 RUN_EVAL_DIR = "eval"  # where `spurious eval` of a run's checkpoints writes step-<N>/ folders and curve.json
 CURVE_FILE = "curve.json"
 ROLLOUT_DIR = "rollouts"
@@ -164,7 +164,7 @@ def load_run(path: str | os.PathLike, name: str | None = None, group: str | None
     metrics_path = folder / METRICS_FILE
     if not metrics_path.exists():
         raise InputError(folder, None, f"not a training run folder: no {METRICS_FILE}")
-    rows = [obj for _, obj in iter_jsonl(metrics_path)]
+    rows = read_metrics(folder)
     if not rows:
         raise InputError(metrics_path, None, "no metric lines")
     curves_path = folder / RUN_EVAL_DIR / CURVE_FILE

@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from spurious.analysis.curves import (Curve, clip_bucket_keys, eval_curve, eval_curve_names, extract_curve,
                                       numeric_keys, seed_band, training_eval_benchmarks, training_eval_curve)
 from spurious.analysis.loading import RunLog
-from spurious.analysis.smoothing import WINDOW
+from spurious.smoothing import WINDOW
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
-from spurious.analysis.code_reasoning import CODE_RULES
+from spurious.code_reasoning import CODE_RULES
 from spurious.rollout import Rollout
 
 

@@ -27,9 +27,9 @@ def analyze(
                                               "transitions compare; default its first and last logged phase."),
 ) -> None:
     """Analyse runs and evaluations: Table 1, Table 2, training curves, gain bars, one report.html."""
+    from spurious.analysis.pipeline import analyze as run_analysis
+    from spurious.console import wide_console
     from spurious.errors import UsageError
-    from spurious.report.analysis_report import analyze as run_analysis
-    from spurious.report.console import wide_console
 
     pair = None
     if phases is not None:

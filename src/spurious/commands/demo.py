@@ -33,28 +33,22 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
-    from spurious.errors import SpuriousError, UsageError, check_positive
+    from spurious.console import wide_console
+    from spurious.errors import UsageError, check_positive
     from spurious.io import InputError, check_output
     from spurious.organism.grid import run_grid, summarize
     from spurious.organism.plans import get_plan, with_overrides
     from spurious.organism.report import build_demo_report
     from spurious.organism.verdicts import judge
-    from spurious.report.console import wide_console
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     console = wide_console(stderr=True)
     check_positive(workers=workers, phases=phases, seeds=seeds, pretrain_steps=pretrain_steps)
     plan = "full" if full else plan
-    try:
-        base_spec = get_plan(plan)
-        spec = with_overrides(base_spec, phases=phases, seeds=seeds,
-                              families=tuple(family) if family else None, arms=tuple(arm) if arm else None,
-                              pretrain_steps=pretrain_steps, lr=lr)
-    except SpuriousError:
-        raise
-    except ValueError as e:  # the organism modules' own checks: unknown plan, family, size
-        raise UsageError(str(e)) from e
+    base_spec = get_plan(plan)  # unknown plan, family or arm: a UsageError
+    spec = with_overrides(base_spec, phases=phases, seeds=seeds, families=tuple(family) if family else None,
+                          arms=tuple(arm) if arm else None, pretrain_steps=pretrain_steps, lr=lr)
     unknown = [a for a in (arm or []) if a not in base_spec.all_arms()]
     if unknown:
         raise UsageError(f"{', '.join(map(repr, unknown))} not in plan {plan!r}; its arms: "

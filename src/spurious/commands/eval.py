@@ -40,81 +40,83 @@ def check_backend(backend: str) -> None:
     check_choice(backend, BACKENDS, "--backend", "backend")
 
 
+def eval_command(
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="HF folder, hub id, 'smollm2-135m-instruct' or 'tiny:<preset>'"),
+    run: Optional[Path] = typer.Option(None, "--run", help="a training run folder: evaluate base + checkpoint-*"),
+    benchmarks: str = typer.Option("math500,amc23,aime24,aime25", "--benchmarks", "-b",
+                                   help="comma-separated names or JSONL paths"),
+    template: str = typer.Option("qwen-math", help="template name or a custom string with {problem}"),
+    limit: Optional[int] = typer.Option(None, help="first N problems of each benchmark"),
+    samples: Optional[int] = typer.Option(None, help="samples per problem (default: 8 for AMC/AIME, else 1)"),
+    temperature: Optional[float] = typer.Option(None, help="default: 0.6 for AMC/AIME, else 0 (greedy)"),
+    top_p: Optional[float] = typer.Option(None, "--top-p", help="default 1.0"),
+    max_new_tokens: int = typer.Option(3072, "--max-new-tokens", help="paper: 3072"),
+    grader: str = typer.Option("default", help="default (math-verify based) or official (paper parity)"),
+    backend: str = typer.Option("transformers", help="transformers or vllm"),
+    batch_size: int = typer.Option(16, "--batch-size", help="sequences per generate() call (transformers)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default eval/<model>)"),
+    seed: int = typer.Option(0, help="sampling seed"),
+    dtype: Optional[str] = typer.Option(None, help="float32 (default on CPU), bf16, fp16"),
+    device: Optional[str] = typer.Option(None, help="e.g. cuda, cpu"),
+    base_model: Optional[str] = typer.Option(None, "--base-model", help="with --run: the step-0 model"),
+    no_base: bool = typer.Option(False, "--no-base", help="with --run: skip the base model (step 0)"),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)"),
+) -> None:
+    """Evaluate with the paper's protocol: MATH-500 greedy pass@1; AMC/AIME avg@8 and pass@8 at T=0.6.
+
+    Every option, benchmark and output folder is checked before a model loads; a bad one is a one-line
+    error with exit code 2. --limit must be >= 1 (leave it out for every problem)."""
+    from spurious.errors import UsageError, check_positive
+    from spurious.eval.runner import evaluate, prepare
+    from spurious.io import check_output
+    from spurious.models import parse_tiny_name
+    from spurious.run_files import list_checkpoints
+
+    if (model is None) == (run is None):
+        raise UsageError("give exactly one of --model or --run")
+    check_backend(backend)
+    if model is not None:
+        parse_tiny_name(model)  # a bad tiny:<preset> fails here, before anything loads
+    check_positive(batch_size=batch_size, threads=threads)
+    names = [b.strip() for b in benchmarks.split(",") if b.strip()]
+    prepare(names, template=template, grader=grader, max_new_tokens=max_new_tokens, limit=limit,
+            samples=samples, temperature=temperature, top_p=top_p)
+    if run is not None:
+        list_checkpoints(run)  # the run folder must exist
+    target = out or (Path("eval") / _slug(model) if model is not None else run / "eval")
+    check_output(target, "folder")
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    def run_one(model_path: str, out_dir: Path) -> dict:
+        be = make_backend(model_path, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
+        return evaluate(be, names, template=template, samples=samples, temperature=temperature, top_p=top_p,
+                        max_new_tokens=max_new_tokens, limit=limit, grader=grader, out_dir=out_dir, seed=seed,
+                        model_name=model_path)
+
+    if model is not None:
+        run_one(model, target)
+        return
+    from spurious.eval.checkpoints import evaluate_run
+
+    result = evaluate_run(run, evaluate_model=run_one, out_dir=target, base_model=base_model,
+                          include_base=not no_base)
+    from rich.table import Table
+
+    from spurious.console import wide_console
+
+    t = Table(title=f"{run}: final = smoothed last point (window {result['window']})")
+    for col in ("benchmark", "metric", "step 0", "final", "gain"):
+        t.add_column(col)
+    for b, c in result["curves"].items():
+        s = c["score"]
+        t.add_row(b, c["headline"], f"{100 * s['raw'][0]:.1f}", f"{100 * s['final']:.1f}",
+                  f"{100 * s['gain']:+.1f}")
+    wide_console().print(t)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("eval")
-    def eval_command(
-        model: Optional[str] = typer.Option(None, "--model", "-m",
-                                            help="HF folder, hub id, 'smollm2-135m-instruct' or 'tiny:<preset>'"),
-        run: Optional[Path] = typer.Option(None, "--run", help="a training run folder: evaluate base + checkpoint-*"),
-        benchmarks: str = typer.Option("math500,amc23,aime24,aime25", "--benchmarks", "-b",
-                                       help="comma-separated names or JSONL paths"),
-        template: str = typer.Option("qwen-math", help="template name or a custom string with {problem}"),
-        limit: Optional[int] = typer.Option(None, help="first N problems of each benchmark"),
-        samples: Optional[int] = typer.Option(None, help="samples per problem (default: 8 for AMC/AIME, else 1)"),
-        temperature: Optional[float] = typer.Option(None, help="default: 0.6 for AMC/AIME, else 0 (greedy)"),
-        top_p: Optional[float] = typer.Option(None, "--top-p", help="default 1.0"),
-        max_new_tokens: int = typer.Option(3072, "--max-new-tokens", help="paper: 3072"),
-        grader: str = typer.Option("default", help="default (math-verify based) or official (paper parity)"),
-        backend: str = typer.Option("transformers", help="transformers or vllm"),
-        batch_size: int = typer.Option(16, "--batch-size", help="sequences per generate() call (transformers)"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default eval/<model>)"),
-        seed: int = typer.Option(0, help="sampling seed"),
-        dtype: Optional[str] = typer.Option(None, help="float32 (default on CPU), bf16, fp16"),
-        device: Optional[str] = typer.Option(None, help="e.g. cuda, cpu"),
-        base_model: Optional[str] = typer.Option(None, "--base-model", help="with --run: the step-0 model"),
-        no_base: bool = typer.Option(False, "--no-base", help="with --run: skip the base model (step 0)"),
-        threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)"),
-    ) -> None:
-        """Evaluate with the paper's protocol: MATH-500 greedy pass@1; AMC/AIME avg@8 and pass@8 at T=0.6.
-
-        Every option, benchmark and output folder is checked before a model loads; a bad one is a one-line
-        error with exit code 2. --limit must be >= 1 (leave it out for every problem)."""
-        from spurious.errors import UsageError, check_positive
-        from spurious.eval.checkpoints import list_checkpoints
-        from spurious.eval.runner import evaluate, prepare
-        from spurious.io import check_output
-        from spurious.models import parse_tiny_name
-
-        if (model is None) == (run is None):
-            raise UsageError("give exactly one of --model or --run")
-        check_backend(backend)
-        if model is not None:
-            parse_tiny_name(model)  # a bad tiny:<preset> fails here, before anything loads
-        check_positive(batch_size=batch_size, threads=threads)
-        names = [b.strip() for b in benchmarks.split(",") if b.strip()]
-        prepare(names, template=template, grader=grader, max_new_tokens=max_new_tokens, limit=limit,
-                samples=samples, temperature=temperature, top_p=top_p)
-        if run is not None:
-            list_checkpoints(run)  # the run folder must exist
-        target = out or (Path("eval") / _slug(model) if model is not None else run / "eval")
-        check_output(target, "folder")
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
-
-        def run_one(model_path: str, out_dir: Path) -> dict:
-            be = make_backend(model_path, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
-            return evaluate(be, names, template=template, samples=samples, temperature=temperature, top_p=top_p,
-                            max_new_tokens=max_new_tokens, limit=limit, grader=grader, out_dir=out_dir, seed=seed,
-                            model_name=model_path)
-
-        if model is not None:
-            run_one(model, target)
-            return
-        from spurious.eval.checkpoints import evaluate_run
-
-        result = evaluate_run(run, evaluate_model=run_one, out_dir=target, base_model=base_model,
-                              include_base=not no_base)
-        from rich.table import Table
-
-        from spurious.report.console import wide_console
-
-        t = Table(title=f"{run}: final = smoothed last point (window {result['window']})")
-        for col in ("benchmark", "metric", "step 0", "final", "gain"):
-            t.add_column(col)
-        for b, c in result["curves"].items():
-            s = c["score"]
-            t.add_row(b, c["headline"], f"{100 * s['raw'][0]:.1f}", f"{100 * s['final']:.1f}",
-                      f"{100 * s['gain']:+.1f}")
-        wide_console().print(t)
+    app.command("eval")(eval_command)

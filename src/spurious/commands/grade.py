@@ -23,8 +23,8 @@ def read_rows(path: Path) -> list[dict]:
 def grade_file(input_path: Path, output: Path, *, grader: str = "default", extract: Optional[str] = None,
                timeout: float = 5.0, workers: Optional[int] = None, progress: bool = True) -> dict:
     """Grade every row of ``input_path``; write graded rows to ``output`` and a summary next to it."""
-    from spurious.grading import grade_many, grader_stats, reset_grader_stats
     from spurious.errors import warn
+    from spurious.grading import grade_many, grader_stats, reset_grader_stats
     from spurious.io import InputError, check_output, write_json, write_jsonl
     from spurious.provenance import provenance
 
@@ -56,33 +56,35 @@ def grade_file(input_path: Path, output: Path, *, grader: str = "default", extra
     return summary
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("grade")
-    def grade_cmd(
-        input_path: Path = typer.Argument(..., metavar="INPUT.jsonl",
-                                          help="JSONL rows with at least 'response' and 'answer'."),
-        output: Path = typer.Option(..., "-o", "--output", help="Graded rows (input + extracted, correct, status)."),
-        grader: str = typer.Option("default", "--grader", help="default | official"),
-        extract: Optional[str] = typer.Option(None, "--extract",
-                                              help="boxed | official | r1 (default: the grader's own)"),
-        timeout: float = typer.Option(5.0, "--timeout",
-                                      help="CPU seconds per symbolic comparison (stopped at 3x in wall clock)."),
-        workers: Optional[int] = typer.Option(None, "--workers", help="Grading processes (default: CPU cores)."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    ) -> None:
-        """Grade responses against answers; write OUT and its summary next to it (out.jsonl -> out.summary.json:
-        accuracy, statuses, items/s)."""
-        from spurious.errors import UsageError, check_choice, check_positive
-        from spurious.grading import EXTRACT_MODES, GRADERS
+def grade_cmd(
+    input_path: Path = typer.Argument(..., metavar="INPUT.jsonl",
+                                      help="JSONL rows with at least 'response' and 'answer'."),
+    output: Path = typer.Option(..., "-o", "--output", help="Graded rows (input + extracted, correct, status)."),
+    grader: str = typer.Option("default", "--grader", help="default | official"),
+    extract: Optional[str] = typer.Option(None, "--extract",
+                                          help="boxed | official | r1 (default: the grader's own)"),
+    timeout: float = typer.Option(5.0, "--timeout",
+                                  help="CPU seconds per symbolic comparison (stopped at 3x in wall clock)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Grading processes (default: CPU cores)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Grade responses against answers; write OUT and its summary next to it (out.jsonl -> out.summary.json:
+    accuracy, statuses, items/s)."""
+    from spurious.errors import UsageError, check_choice, check_positive
+    from spurious.grading import EXTRACT_MODES, GRADERS
 
-        check_choice(grader, GRADERS, "--grader", "grader")
-        if extract is not None:
-            check_choice(extract, EXTRACT_MODES, "--extract", "extract mode")
-        if not timeout > 0:
-            raise UsageError(f"must be positive, got {timeout}", option="--timeout")
-        check_positive(workers=workers)
-        summary = grade_file(input_path, output, grader=grader, extract=extract, timeout=timeout,
-                             workers=workers, progress=progress)
-        brief = {k: summary[k] for k in ("items", "accuracy", "by_status", "items_per_second", "seconds")}
-        typer.echo(json.dumps({"summary": brief, "output": str(output),
-                               "summary_file": str(summary_path(output))}))
+    check_choice(grader, GRADERS, "--grader", "grader")
+    if extract is not None:
+        check_choice(extract, EXTRACT_MODES, "--extract", "extract mode")
+    if not timeout > 0:
+        raise UsageError(f"must be positive, got {timeout}", option="--timeout")
+    check_positive(workers=workers)
+    summary = grade_file(input_path, output, grader=grader, extract=extract, timeout=timeout,
+                         workers=workers, progress=progress)
+    brief = {k: summary[k] for k in ("items", "accuracy", "by_status", "items_per_second", "seconds")}
+    typer.echo(json.dumps({"summary": brief, "output": str(output),
+                           "summary_file": str(summary_path(output))}))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("grade")(grade_cmd)

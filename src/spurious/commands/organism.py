@@ -16,7 +16,7 @@ def families() -> None:
     """List the organism families and their corpus priors."""
     from rich.table import Table
 
-    from spurious.report.console import wide_console
+    from spurious.console import wide_console
 
     from spurious.organism.corpus import FAMILIES
 
@@ -42,19 +42,16 @@ def pretrain(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.progress import Progress
 
+    from spurious.console import wide_console
     from spurious.errors import UsageError, check_positive
     from spurious.organism.corpus import get_family
     from spurious.organism.model import get_size
     from spurious.organism.pretrain import PretrainConfig, ensure_organism, organism_dir
-    from spurious.report.console import wide_console
 
     console = wide_console(stderr=True)
     check_positive(steps=steps)
-    try:
-        get_size(size)
-        configs = [PretrainConfig(family=get_family(f).name, size=size, steps=steps, seed=seed) for f in family]
-    except ValueError as e:  # unknown family or size
-        raise UsageError(str(e)) from e
+    get_size(size)  # unknown family or size: a UsageError
+    configs = [PretrainConfig(family=get_family(f).name, size=size, steps=steps, seed=seed) for f in family]
     for cfg in configs:
         d = organism_dir(cfg)
         if force and d.exists():
@@ -71,8 +68,8 @@ def pretrain(
 @organism_app.command("show")
 def show(path: Path = typer.Argument(..., help="An organism folder (with organism.json).")) -> None:
     """Print an organism's configuration and calibration table."""
+    from spurious.console import wide_console
     from spurious.io import InputError
-    from spurious.report.console import wide_console
 
     if not (path / "organism.json").exists():
         raise InputError(path / "organism.json", None, "not an organism folder (file not found)")
@@ -116,9 +113,9 @@ def simulate(
     from rich.table import Table
 
     from spurious.analysis.clipping import MODES, SimConfig, phase_drift, plot_regions, simulate_runs
+    from spurious.console import wide_console
     from spurious.errors import UsageError, check_positive
     from spurious.io import check_output
-    from spurious.report.console import wide_console
 
     check_positive(replicas=replicas, phases=phases)
     if runs < 0:
@@ -126,10 +123,7 @@ def simulate(
     bad = [p for p in p0 if not 0 < p < 1]
     if bad:
         raise UsageError(f"must be strictly between 0 and 1, got {bad[0]}", option="--p0")
-    try:
-        base = SimConfig(lr=lr, minibatches=minibatches, eps_low=eps, eps_high=eps)
-    except ValueError as e:  # the simulator's own checks
-        raise UsageError(str(e)) from e
+    base = SimConfig(lr=lr, minibatches=minibatches, eps_low=eps, eps_high=eps)  # its own checks: UsageError
     if out:
         check_output(out, "folder")
     t = Table("p0", "mode", "logit drift/phase", "± s.e.", "noise s.d.", "style clip %",

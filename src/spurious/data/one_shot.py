@@ -17,7 +17,7 @@ No data is copied into the repository: the row is read from the local DeepScaleR
 
 from __future__ import annotations
 
-from spurious.data.problems import Problem, load_problems
+from spurious.data.problems import Problem, load_benchmark
 
 PI1_ID = "L4-7395"
 PI1_ANSWER = "12.8"
@@ -26,7 +26,7 @@ PI1_KEYWORDS = ("pressure", "sail", "cube of the wind's velocity")
 
 def load_one_shot_pi1(limit: int | None = None) -> list[Problem]:
     """``[pi_1]``, read from DeepScaleR and checked (id, label, problem text keywords); ValueError if not found."""
-    matches = [p for p in load_problems("deepscaler") if p.id == PI1_ID]
+    matches = [p for p in load_benchmark("deepscaler") if p.id == PI1_ID]
     if len(matches) != 1:
         raise ValueError(f"one-shot-pi1: expected exactly one DeepScaleR row with id {PI1_ID!r}, "
                          f"found {len(matches)}")

@@ -1,4 +1,4 @@
-"""Problems: loading math datasets from local files or the Hugging Face hub, and the benchmark registry.
+"""Problems: math datasets read from local files or the Hugging Face hub, and the benchmark registry.
 
 A :class:`Problem` is the unit every other module sees: ``id``, ``problem`` (text), ``answer`` (gold label,
 a string) and ``meta`` (any other columns, e.g. DeepScaleR's ``level``).
@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from spurious.errors import UsageError
 from spurious.io import InputError, iter_jsonl
 
 
@@ -104,33 +103,10 @@ def load_problems_hub(spec: BenchmarkSpec, limit: int | None = None) -> list[Pro
     return out
 
 
-def _one_shot_pi1(limit: int | None = None) -> list[Problem]:
-    from spurious.data.one_shot import load_one_shot_pi1  # imports this module: resolve at call time
-
-    return load_one_shot_pi1(limit)
-
-
-# Named datasets derived from a registered one (a loader taking ``limit``); see spurious.data.one_shot.
-DERIVED_DATASETS: dict[str, Callable[[int | None], list[Problem]]] = {
-    "one-shot-pi1": _one_shot_pi1,
-}
-
-
-def load_problems(name_or_path: str, *, limit: int | None = None, **columns: Any) -> list[Problem]:
-    """Load a registered benchmark by name (local file first, then the hub), a derived dataset by name
-    (``one-shot-pi1``), or any JSONL file by path."""
-    if name_or_path in DERIVED_DATASETS:
-        return DERIVED_DATASETS[name_or_path](limit)
-    if name_or_path in BENCHMARKS:
-        spec = BENCHMARKS[name_or_path]
-        local = data_dir() / spec.filename
-        if local.exists():
-            return load_problems_file(local, limit=limit)
-        return load_problems_hub(spec, limit=limit)
-    p = Path(name_or_path)
-    if p.exists():
-        return load_problems_file(p, limit=limit, **columns)
-    if p.suffix in (".jsonl", ".gz", ".json") or "/" in name_or_path:
-        raise InputError(p, None, "file not found")
-    raise UsageError(f"unknown dataset {name_or_path!r}: not a file and not one of "
-                     f"{sorted(BENCHMARKS) + sorted(DERIVED_DATASETS)}")
+def load_benchmark(name: str, limit: int | None = None) -> list[Problem]:
+    """A registered benchmark: its local file when present, else the hub copy."""
+    spec = BENCHMARKS[name]
+    local = data_dir() / spec.filename
+    if local.exists():
+        return load_problems_file(local, limit=limit)
+    return load_problems_hub(spec, limit=limit)

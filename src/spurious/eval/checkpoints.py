@@ -16,35 +16,20 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spurious.eval.metrics import smooth_curve
+from spurious.console import wide_console
 from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
+from spurious.run_files import list_checkpoints
+from spurious.smoothing import smooth_curve
 
 CURVE_METRICS = ("score", "pass_at_k_raw", "pass_at_k_unbiased", "maj_at_k", "code_frequency", "format_rate",
                  "boxed_rate", "parsable_rate", "truncation_rate", "mean_length", "accuracy_with_code",
                  "accuracy_with_language")
-_CKPT = re.compile(r"^checkpoint-(\d+)$")
 _BASE_KEYS = ("base_model", "model", "model_name_or_path", "model_name")
-
-
-def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
-    """``(step, folder)`` of every ``checkpoint-<N>`` in ``run_dir`` or ``run_dir/checkpoints`` (where
-    ``spurious train`` puts them), by step."""
-    run = Path(run_dir)
-    if not run.is_dir():
-        raise InputError(run, None, "not a folder" if run.exists() else "run folder not found")
-    found = {}
-    for parent in (run, run / "checkpoints"):
-        if parent.is_dir():
-            for d in parent.iterdir():
-                if d.is_dir() and (m := _CKPT.match(d.name)):
-                    found[int(m.group(1))] = d
-    return sorted(found.items())
 
 
 def optimizer_steps_per_phase(run_dir: str | os.PathLike) -> int | None:
@@ -121,8 +106,6 @@ def evaluate_run(run_dir: str | os.PathLike, *, evaluate_model: Callable[[str, P
     summaries = []
     for step, path in points:
         if show:
-            from spurious.report.console import wide_console
-
             wide_console().print(f"[bold]step {step}[/]: {path}")
         summaries.append(evaluate_model(path, out / f"step-{step}"))
     steps = [s for s, _ in points]

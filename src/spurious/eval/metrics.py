@@ -9,8 +9,8 @@ Scores come as one list of 0/1 (or bool) per problem, one entry per sample drawn
   problems, from n >= k samples with c correct. With n == k it equals the raw any-of-k value.
 * :func:`maj_at_k` - the share of problems whose majority answer (most frequent extracted answer, bucketed by a
   canonical form, ties to the answer seen first, empty answers not voting) is correct.
-* :func:`smooth_curve` - the paper's curve smoothing (§5.3): trailing moving average over the last 10 evaluations,
-  step 0 raw, final = smoothed last; re-exported from :mod:`spurious.analysis.smoothing`.
+
+Curve smoothing (§5.3) is :mod:`spurious.smoothing`; the majority vote itself is :mod:`spurious.voting`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from spurious.analysis.smoothing import smooth_curve  # the one implementation of the paper's smoothing
+from spurious.voting import majority_vote
 
 
 def _check_groups(scores: Sequence[Sequence[Any]]) -> None:
@@ -69,31 +69,6 @@ def pass_at_k_unbiased(scores: Sequence[Sequence[float]], k: int) -> float:
     return sum(pass_at_k_estimator(len(s), sum(1 for x in s if x), k) for s in scores) / len(scores)
 
 
-def majority_vote(answers: Sequence[str], key: Callable[[str], Hashable] | None = None,
-                  ) -> tuple[int | None, int]:
-    """Index of the first answer of the winning bucket and the bucket's size.
-
-    Empty (or whitespace-only) answers do not vote. Answers are bucketed by ``key`` (identity when None);
-    the bucket with most votes wins, ties going to the bucket whose first member came first.
-    Returns ``(None, 0)`` when no answer votes.
-    """
-    first: dict[Hashable, int] = {}
-    count: dict[Hashable, int] = {}
-    for i, a in enumerate(answers):
-        if a is None or not str(a).strip():
-            continue
-        b = key(a) if key is not None else a
-        if b not in first:
-            first[b] = i
-            count[b] = 0
-        count[b] += 1
-    if not count:
-        return None, 0
-    # max() returns the first maximal item in insertion (= first-seen) order
-    winner = max(count, key=lambda b: count[b])
-    return first[winner], count[winner]
-
-
 def maj_at_k(answers: Sequence[Sequence[str]], correct: Sequence[Sequence[float]],
              key: Callable[[str], Hashable] | None = None) -> float:
     """Share of problems whose majority answer is correct (a problem with no extracted answer counts as wrong).
@@ -116,5 +91,5 @@ def mean(values: Sequence[float]) -> float:
     return sum(float(v) for v in values) / len(values) if len(values) else math.nan
 
 
-__all__ = ["avg_at_k", "pass_at_k_raw", "pass_at_k_estimator", "pass_at_k_unbiased", "majority_vote",
-           "maj_at_k", "smooth_curve", "mean"]
+__all__ = ["avg_at_k", "pass_at_k_raw", "pass_at_k_estimator", "pass_at_k_unbiased",
+           "maj_at_k", "mean"]

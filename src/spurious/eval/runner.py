@@ -27,13 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spurious.console import wide_console
 from spurious.data import Problem, Template, get_template, load_problems
+from spurious.errors import UsageError, check_choice, check_positive
 from spurious.eval.backends import SamplingSettings, TransformersBackend, combine_seeds
 from spurious.eval.records import summarize_records
 from spurious.grading import canonical_answer
 from spurious.measure import grade_rollouts, measure_rollouts
 from spurious.errors import UsageError, check_choice, check_positive
 from spurious.eval.store import SampleStore
+from spurious.grading import GRADERS, box_only_format, canonical_answer, grade_many
 from spurious.io import InputError, finite_json, write_json
 from spurious.provenance import provenance
 from spurious.rollout import Rollout
@@ -123,8 +126,6 @@ def prepare(benchmarks: Sequence[str], *, template: str | Template = "qwen-math"
     """Check every setting and load every benchmark before anything is generated: the template and, per
     benchmark, its problems. Raises :class:`~spurious.errors.SpuriousError` (one line) on any bad value,
     unknown name, missing or malformed file, or a benchmark without problems. ``limit`` must be >= 1."""
-    from spurious.grading import GRADERS
-
     if not benchmarks:
         raise UsageError("no benchmark given", option="--benchmarks")
     check_choice(grader, GRADERS, "--grader", "grader")
@@ -143,7 +144,8 @@ def prepare(benchmarks: Sequence[str], *, template: str | Template = "qwen-math"
     return tmpl, loaded
 
 
-def _progress(show: bool):
+def progress_bar(show: bool):
+    """A rich progress bar for sampling (description, count, rate, times); disabled when ``show`` is False."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
 
@@ -195,7 +197,7 @@ def evaluate(model_or_backend: Any, benchmarks: Sequence[str] = DEFAULT_BENCHMAR
         todo = [(p, j) for p in problems for j in range(proto.samples) if (bench, p.id, j) not in store]
         todo.sort(key=lambda pj: len(prompts[pj[0].id]), reverse=True)  # long first: less padding, OOM early
         t_start = time.perf_counter()
-        with _progress(show) as bar:
+        with progress_bar(show) as bar:
             task = bar.add_task(f"{bench} {proto.headline}", total=len(todo), rate="")
             tokens, gen_time = 0, 0.0
             for start in range(0, len(todo), chunk):
@@ -254,8 +256,6 @@ def _short(name: str) -> str:
 def print_summary_table(result: dict[str, Any], console: Any = None) -> None:
     """A rich table of every benchmark in ``result``: one column per benchmark, one row per metric."""
     from rich.table import Table
-
-    from spurious.report.console import wide_console
 
     benches = result["benchmarks"]
     t = Table(title=f"{result['model']} | template {result['template']} | grader {result['provenance'].get('grader')}")

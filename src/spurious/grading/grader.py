@@ -155,7 +155,10 @@ def grader_metrics(before: GraderStats, after: GraderStats, prefix: str = "grade
 
 _LOCK = threading.RLock()
 _STATS = GraderStats()
-_CACHE: "OrderedDict[tuple, tuple[bool, str]]" = OrderedDict()  # (grader, gold, extracted, raw) -> verdict
+# (grader, gold, extracted, raw) -> verdict, least recently used first. Not ``functools.lru_cache``: verdicts are
+# looked up one by one in :func:`_verdicts` but filled in batches by the worker pool (:func:`_run_symbolic`), and a
+# decorator cache can only store what one call of one function returns.
+_CACHE: "OrderedDict[tuple, tuple[bool, str]]" = OrderedDict()
 _POOL: Optional[WorkerPool] = None
 
 

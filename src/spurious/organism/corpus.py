@@ -9,7 +9,7 @@ Styles (for ``3+4*5=``, answer 23)::
     language  4 x 5 is 20, plus 3 is 23 \\boxed{23}
 
 The code style carries a literal ``python`` so the paper's detector
-(:func:`spurious.analysis.code_reasoning.is_code_reasoning`, substring ``python``) applies unchanged;
+(:func:`spurious.code_reasoning.is_code_reasoning`, substring ``python``) applies unchanged;
 the tokenizer makes ``python`` and ``\\boxed{`` single tokens, so the marker costs one token.
 
 Errors. Each style has an accuracy and an error kind:
@@ -38,7 +38,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
+from spurious.code_reasoning import is_code_reasoning
 from spurious.data import Problem
+from spurious.errors import UsageError
 
 OPERANDS = tuple(range(2, 10))
 STYLES = ("code", "language")
@@ -107,7 +109,7 @@ def get_family(name: str) -> FamilySpec:
     try:
         return FAMILIES[name]
     except KeyError:
-        raise ValueError(f"unknown organism family {name!r}; choose from {sorted(FAMILIES)}") from None
+        raise UsageError(f"unknown organism family {name!r}; choose from {sorted(FAMILIES)}") from None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -201,9 +203,12 @@ def parse_completion(text: str, answer: str) -> Parsed:
 
     Correct means the extracted answer equals the gold integer: the last ``\\boxed{}`` content, or the
     last integer in the text when there is no box (the official extractor's fallback).
-    """
-    from spurious.analysis.code_reasoning import is_code_reasoning
 
+    Its own box pattern (flat braces, integers), not the graders' :func:`~spurious.grading.extract.last_boxed`:
+    a malformed box (``\\boxed{79`` unclosed, ``\\boxed79}``) counts as no box here, so the last integer is
+    the answer, where the graders' finder reports no answer. The two disagree on about 1.6 % of randomly
+    corrupted demonstrations (never on a well-formed one), so switching would change the demo's measurements.
+    """
     boxes = _BOX.findall(text)
     boxed = bool(boxes) and boxes[-1].strip() != ""
     if boxes:

@@ -14,7 +14,6 @@ each (``OMP_NUM_THREADS=1``, ``OMP_WAIT_POLICY=PASSIVE``), never more workers th
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -22,9 +21,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from spurious.analysis.stats import mean_ci
+from spurious.io import InputError, write_json
+from spurious.lifecycle import die_with_parent as _die_with_parent
 from spurious.organism.corpus import get_family
-from spurious.organism.pretrain import PretrainConfig
-from spurious.organism.runner import Cell, RunSettings, get_arm, load_result
+from spurious.organism.pretrain import PretrainConfig, ensure_organism
+from spurious.organism.runner import Cell, RunSettings, get_arm, load_result, run_cell
+from spurious.provenance import provenance
+from spurious.run_files import read_metrics
 
 DELTA_KEYS = ("accuracy", "greedy_accuracy", "code_frequency", "majority_frequency", "boxed_rate")
 
@@ -79,8 +83,6 @@ def _single_thread(die_with_parent: bool = False) -> None:
     """Worker set-up: one BLAS thread, offline, quiet; ``die_with_parent`` - never outlive the grid (a killed
     ``spurious demo`` must not leave workers training orphaned cells)."""
     if die_with_parent:
-        from spurious.lifecycle import die_with_parent as _die_with_parent
-
         _die_with_parent(use_pdeathsig=True)
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
@@ -96,25 +98,18 @@ def _single_thread(die_with_parent: bool = False) -> None:
 
 
 def _pretrain_job(config: PretrainConfig) -> str:
-    from spurious.organism.pretrain import ensure_organism
-
     return str(ensure_organism(config))
 
 
 def _cell_job(cell: Cell, organism_path: str, runs_dir: str, settings: RunSettings) -> dict[str, Any]:
-    from spurious.organism.runner import run_cell
-
     r = run_cell(cell, organism_path, runs_dir, settings)
     return {"name": r["name"], "wall_seconds": r["wall_seconds"], "delta": r["delta"]}
 
 
 def _phases_done(run_dir: Path) -> int:
-    m = run_dir / "metrics.jsonl"
-    if not m.exists():
-        return 0
     try:
-        return m.read_text().count('"kind": "phase"')
-    except OSError:
+        return len(read_metrics(run_dir, "phase", in_progress=True))
+    except (OSError, InputError):  # a cell folder replaced or rewritten under us: the next tick counts again
         return 0
 
 
@@ -126,9 +121,6 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
     ``("cell_failed", {cell, error})`` (the grid goes on; failures are listed in the summary and rerun next
     time), ``("tick", {phases_done, phases_total})`` about once a second, for progress displays.
     """
-    from spurious.io import write_json
-    from spurious.provenance import provenance
-
     out = Path(out)
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -196,8 +188,6 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
 
 
 def _ci(values: Sequence[float]) -> dict[str, float | int | None]:
-    from spurious.analysis.stats import mean_ci
-
     if not values:
         return {"n": 0, "mean": None, "low": None, "high": None}
     m = mean_ci(values)
@@ -236,7 +226,3 @@ def group(summary: dict[str, Any], family: str, arm: str) -> dict[str, Any] | No
         if row["family"] == family and row["arm"] == arm:
             return row
     return None
-
-
-def load_summary(out: str | Path) -> dict[str, Any]:
-    return json.loads((Path(out) / "summary.json").read_text())

@@ -8,26 +8,24 @@ truth, so the trainer's ``accuracy`` metric stays accuracy against the truth in 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Sequence
 
 from spurious.data import Problem
+from spurious.organism.corpus import parse_completion
+from spurious.organism.evaluate import generate
 from spurious.rewards.base import Reward, Sample
+from spurious.voting import majority_answer
 
 
 def majority_labels(model, tokenizer, problems: Sequence[Problem], *, samples: int = 16, seed: int = 0
                     ) -> dict[str, str | None]:
     """``{problem id: most common extracted answer}`` over ``samples`` T=1 completions (ties: first seen)."""
-    from spurious.organism.corpus import parse_completion
-    from spurious.organism.evaluate import generate
-
     prompts = [p.problem for p in problems for _ in range(samples)]
     texts = generate(model, tokenizer, prompts, greedy=False, seed=seed)
     out: dict[str, str | None] = {}
     for i, p in enumerate(problems):
         answers = [parse_completion(t, p.answer).answer for t in texts[i * samples:(i + 1) * samples]]
-        counts = Counter(a for a in answers if a is not None)
-        out[p.id] = max(counts, key=counts.__getitem__) if counts else None  # Counter keeps first-seen order
+        out[p.id] = majority_answer(answers)
     return out
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from spurious.errors import UsageError
+
 
 @dataclass(frozen=True)
 class SizePreset:
@@ -28,7 +30,7 @@ def get_size(name: str) -> SizePreset:
     try:
         return SIZES[name]
     except KeyError:
-        raise ValueError(f"unknown organism size {name!r}; choose from {sorted(SIZES)}") from None
+        raise UsageError(f"unknown organism size {name!r}; choose from {sorted(SIZES)}") from None
 
 
 def size_dict(name: str) -> dict:

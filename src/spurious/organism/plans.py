@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from spurious.errors import UsageError
 from spurious.organism.grid import GridSpec
 from spurious.organism.runner import RunSettings
 
@@ -58,7 +59,7 @@ def conditions_plan() -> GridSpec:
 def get_plan(name: str) -> GridSpec:
     plans = {"default": default_plan, "full": full_plan, "conditions": conditions_plan}
     if name not in plans:
-        raise ValueError(f"unknown plan {name!r}; choose from {list(plans)}")
+        raise UsageError(f"unknown plan {name!r}; choose from {list(plans)}")
     return plans[name]()
 
 

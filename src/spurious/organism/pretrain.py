@@ -31,8 +31,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from spurious.io import write_json
 from spurious.organism.corpus import all_problems, get_family, iter_demonstrations, split_problems
-from spurious.organism.model import size_dict
+from spurious.organism.evaluate import calibration
+from spurious.organism.model import build_model, n_parameters, size_dict
+from spurious.organism.tokenizer import build_tokenizer, load_tokenizer
+from spurious.provenance import provenance
 
 CORPUS_VERSION = 1  # bump when corpus rendering changes
 
@@ -112,12 +116,6 @@ def pretrain(config: PretrainConfig, out_dir: str | os.PathLike | None = None,
     """Train an organism from scratch, calibrate it and save it (atomically) to ``out_dir``."""
     import torch
 
-    from spurious.io import write_json
-    from spurious.organism.evaluate import calibration
-    from spurious.organism.model import build_model, n_parameters
-    from spurious.organism.tokenizer import build_tokenizer
-    from spurious.provenance import provenance
-
     out = Path(out_dir) if out_dir else organism_dir(config)
     family = get_family(config.family)
     _, eval_problems = split_problems(config.split_seed, config.n_eval)
@@ -178,8 +176,6 @@ class Organism:
 
 def load_organism(path: str | os.PathLike) -> Organism:
     from transformers import LlamaForCausalLM
-
-    from spurious.organism.tokenizer import load_tokenizer
 
     p = Path(path)
     info = json.loads((p / "organism.json").read_text())

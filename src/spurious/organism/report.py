@@ -10,10 +10,17 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from spurious.analysis.bars import BarEntry, plot_gain_bars
+from spurious.analysis.clipping import SimConfig, drift_table, plot_regions, threshold
+from spurious.analysis.plots import PALETTE
+from spurious.analysis.transitions import bucket_name, contribution_scores
 from spurious.organism.corpus import get_family
 from spurious.organism.grid import GridSpec, summarize
-from spurious.organism.runner import get_arm, load_result
+from spurious.organism.runner import Cell, get_arm, load_result
 from spurious.organism.verdicts import judge
+from spurious.provenance import provenance
+from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
+from spurious.run_files import METRICS_FILE, read_metrics
 
 CURVE_KEYS = (("code_frequency", "code frequency (rollouts)"), ("accuracy", "accuracy (rollouts, T=1)"),
               ("pi_bar", "mean token probability π̄"), ("entropy", "mean token entropy"),
@@ -23,32 +30,19 @@ ERROR_BAR_CAP = 25.0  # points: intervals from 2-3 seeds can be wider than the a
 
 
 def _phase_series(run_dir: Path, key: str) -> list[float | None]:
-    m = run_dir / "metrics.jsonl"
-    if not m.exists():
-        return []
-    out = []
-    for line in m.read_text().splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            if rec.get("kind") == "phase":
-                out.append(rec.get(key))
-    return out
+    return [rec.get(key) for rec in read_metrics(run_dir, "phase")]
 
 
 def _phase_means(run_dir: Path, keys: list[str]) -> dict[str, float | None]:
     """Mean of each key over the run's phase rows; a key that no phase row holds (the per-bucket token shares)
     is averaged over the step rows instead."""
-    m = run_dir / "metrics.jsonl"
     sums: dict[str, dict[str, list[float]]] = {kind: {k: [] for k in keys} for kind in ("phase", "step")}
-    if m.exists():
-        for line in m.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                kind = rec.get("kind")
-                if kind in sums:
-                    for k in keys:
-                        if isinstance(rec.get(k), (int, float)) and not isinstance(rec.get(k), bool):
-                            sums[kind][k].append(rec[k])
+    for rec in read_metrics(run_dir):
+        kind = rec.get("kind")
+        if kind in sums:
+            for k in keys:
+                if isinstance(rec.get(k), (int, float)) and not isinstance(rec.get(k), bool):
+                    sums[kind][k].append(rec[k])
     out: dict[str, float | None] = {}
     for k in keys:
         v = sums["phase"][k] or sums["step"][k]
@@ -64,8 +58,6 @@ def plot_curves(spec: GridSpec, runs_dir: Path, key: str, label: str, out_path: 
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.ticker import MaxNLocator
-
-    from spurious.analysis.plots import PALETTE
 
     arms = spec.all_arms()
     fams = list(spec.families)
@@ -136,8 +128,6 @@ def _pct(v: float | None) -> float | None:
 
 def table2_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
     """Paper Table 2 analogue: greedy strategy buckets (start -> end) on held-out problems and C_d shares."""
-    from spurious.analysis.transitions import bucket_name, contribution_scores
-
     rows = []
     for fam in spec.families:
         for arm, seeds in spec.arm_seeds(fam).items():
@@ -168,8 +158,6 @@ def table2_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
 
 
 def _cell(fam: str, arm: str, seed: int):
-    from spurious.organism.runner import Cell
-
     return Cell(fam, arm, seed)
 
 
@@ -181,7 +169,7 @@ def clip_bucket_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
     for fam in spec.families:
         for arm, seeds in spec.arm_seeds(fam).items():
             per = [_phase_means(runs_dir / f"{fam}__{arm}__s{s}", keys) for s in seeds
-                   if (runs_dir / f"{fam}__{arm}__s{s}" / "metrics.jsonl").exists()]
+                   if (runs_dir / f"{fam}__{arm}__s{s}" / METRICS_FILE).exists()]
             if not per:
                 continue
             row: dict[str, Any] = {"family": fam, "arm": arm}
@@ -219,8 +207,6 @@ def grid_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def bar_entries(summary: dict[str, Any]):
-    from spurious.analysis.bars import BarEntry
-
     out = []
     for g in summary["groups"]:
         c = g["accuracy"]
@@ -231,8 +217,6 @@ def bar_entries(summary: dict[str, Any]):
 
 
 def simulator_rows(replicas: int = 1000) -> list[dict[str, Any]]:
-    from spurious.analysis.clipping import SimConfig, drift_table
-
     rows = drift_table(p0s=(0.1, 0.35, 0.5, 0.65, 0.9), base=SimConfig(lr=4.0), replicas=replicas)
     return [{"p0": r["p0"], "mode": r["mode"], "logit drift / phase": r["drift"], "± s.e.": r["se"],
              "noise (s.d.)": r["noise"], "Δp / phase": r["drift_p"], "style clip %": 100 * r["clip_frac"]}
@@ -242,8 +226,6 @@ def simulator_rows(replicas: int = 1000) -> list[dict[str, Any]]:
 def grid_blocks(spec: GridSpec) -> list[Any]:
     """The grid configuration, once and compactly: settings and pre-training on one line each, then one table
     row per family (its arms and seeds) and one per arm (its description)."""
-    from spurious.report import KeyValues, Table
-
     d = spec.to_dict()
     inline = {k: json.dumps(v, separators=(", ", ": ")) for k, v in d.items() if k != "cells"}
     cells = [{"family": f, **{a: ", ".join(map(str, s)) for a, s in arms.items()}} for f, arms in d["cells"].items()]
@@ -258,10 +240,6 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     """Write ``<out>/report.html`` from the grid's results and return its path; ``on_stage(text)`` hears
     which part is being built (for a progress display)."""
     stage = on_stage or (lambda text: None)
-    from spurious.analysis.bars import plot_gain_bars
-    from spurious.analysis.clipping import plot_regions, threshold
-    from spurious.provenance import provenance
-    from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
 
     out = Path(out)
     fig_dir = out / "figures"

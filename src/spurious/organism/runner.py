@@ -25,7 +25,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spurious.errors import UsageError
+from spurious.io import write_json
 from spurious.organism.corpus import get_family, split_problems
+from spurious.organism.evaluate import accuracy_fn, calibration
+from spurious.organism.labels import OfflineLabelReward, majority_labels
+from spurious.organism.pretrain import load_organism
+from spurious.provenance import provenance
+from spurious.rewards import get_reward
+from spurious.rl import TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ def get_arm(name: str) -> Arm:
     try:
         return ARMS[name]
     except KeyError:
-        raise ValueError(f"unknown arm {name!r}; choose from {sorted(ARMS)}") from None
+        raise UsageError(f"unknown arm {name!r}; choose from {sorted(ARMS)}") from None
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,6 @@ class Cell:
 
 def train_config(cell: Cell, settings: RunSettings, out_root: Path):
     """The :class:`spurious.rl.TrainConfig` of one cell."""
-    from spurious.rl import TrainConfig
-
     arm = get_arm(cell.arm)
     reward = arm.reward if arm.reward not in ("majority_vote", "incorrect") else "ground_truth"
     cfg = TrainConfig(
@@ -110,8 +116,8 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path):
         optimizer="sgd", momentum=0.0, max_grad_norm=settings.max_grad_norm, eps_low=settings.eps, eps_high=settings.eps,
         surrogate="clip", loss_aggregation=settings.loss_aggregation, advantage=settings.advantage,
         max_completion_tokens=settings.max_completion_tokens, temperature=1.0, top_p=1.0, top_k=0,
-        seed=cell.seed, save_every_phases=0, rollout_log_every=settings.rollout_log_every, report_to=[],
-        progress=False,
+        seed=cell.seed, save_every_phases=0, save_final=False, rollout_log_every=settings.rollout_log_every,
+        report_to=[], progress=False,
     )
     over = dict(arm.overrides)
     scale = over.pop("learning_rate_scale", None)
@@ -123,7 +129,7 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path):
     return cfg.replace(**over)
 
 
-def _rows(problems, labels: dict | None = None, min_rows: int = 64) -> list[dict[str, Any]]:
+def _rows(problems, min_rows: int = 64) -> list[dict[str, Any]]:
     rows = [{"prompt": p.problem, "answer": p.answer, "problem_id": p.id} for p in problems]
     if not rows:
         return rows
@@ -136,14 +142,6 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
              ) -> dict[str, Any]:
     """Train and evaluate one cell; writes ``<out_root>/<cell>/result.json`` and returns its content."""
     import torch
-
-    from spurious.io import write_json
-    from spurious.organism.evaluate import accuracy_fn, calibration
-    from spurious.organism.labels import OfflineLabelReward, majority_labels
-    from spurious.organism.pretrain import load_organism
-    from spurious.provenance import provenance
-    from spurious.rewards import get_reward
-    from spurious.rl import train
 
     t0 = time.time()
     out_root = Path(out_root)
@@ -202,7 +200,6 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
         if isinstance(v, float) and math.isnan(v):
             raise RuntimeError(f"{cell.name}: NaN in the evaluation deltas")
     write_json(run_dir / "result.json", out)
-    shutil.rmtree(run_dir / "final", ignore_errors=True)  # the trained weights are not needed by the grid
     return out
 
 

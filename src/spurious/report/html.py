@@ -1,7 +1,8 @@
 """One self-contained, offline HTML report from structured sections.
 
 The file has inline CSS, images as base64 ``data:`` URIs, no scripts and no external resources, so
-it opens anywhere (and survives being mailed or archived). All text is HTML-escaped.
+it opens anywhere (and survives being mailed or archived). The page is ``templates/report.html``, rendered by
+Jinja2 with autoescape, so all text is HTML-escaped.
 
     from spurious.report import build_report, Section, Table, Image, Verdict, KeyValues
     build_report("Organism demo", [
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import io
 import json
 import math
@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
+
+import jinja2
+import markupsafe
 
 from spurious.io import atomic_open
 
@@ -147,7 +150,7 @@ def _cell(col: str, v: Any, formats: dict) -> str:
         text = f"{v + 0.0:.1f}".replace("-0.0", "0.0") if abs(v) < 0.05 else f"{v:.1f}"
     else:
         text = format_value(v)
-    return html.escape(text)
+    return text
 
 
 def _png_bytes(source: Any, dpi: int) -> bytes:
@@ -238,68 +241,43 @@ def _coerce(block: Any) -> Any:
     raise TypeError(f"unsupported report block: {type(block).__name__}")
 
 
-def _render_table(t: Table) -> str:
+def _table_view(t: Table) -> dict[str, Any]:
     cols = list(t.columns) if t.columns else list(dict.fromkeys(k for r in t.rows for k in r))
-    out = ['<div class="tbl"><table>']
-    if t.caption:
-        out.append(f"<caption>{html.escape(t.caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in cols) + "</tr></thead><tbody>")
-    if not t.rows:
-        out.append(f'<tr><td colspan="{max(1, len(cols))}" class="empty">no rows</td></tr>')
-    for r in t.rows:
-        cells = []
-        for c in cols:
-            v = r.get(c)
-            cls = ' class="num"' if _is_num(v) else ""
-            cells.append(f"<td{cls}>{_cell(c, v, t.formats)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table></div>")
-    return "\n".join(out)
+    rows = [[{"text": _cell(c, r.get(c), t.formats), "num": _is_num(r.get(c))} for c in cols] for r in t.rows]
+    return {"kind": "table", "caption": t.caption, "columns": [str(c) for c in cols], "rows": rows}
 
 
-def _render_kv(kv: KeyValues) -> str:
-    out = ['<div class="kv">']
-    if kv.title:
-        out.append(f"<h4>{html.escape(kv.title)}</h4>")
-    out.append("<dl>")
+def _key_values_view(kv: KeyValues) -> dict[str, Any]:
+    items = []
     for k, v in kv.items.items():
-        inline = json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, tuple)) else ""
         if isinstance(v, (list, tuple)) and not any(isinstance(x, (dict, list, tuple)) for x in v):
-            val = html.escape(inline)  # a flat list (argv, names) reads best as one wrapped line
+            item = {"value": json.dumps(v, ensure_ascii=False, default=str), "pre": False}  # a flat list: one line
         elif isinstance(v, (dict, list, tuple)):
-            val = f"<pre>{html.escape(json.dumps(v, indent=2, ensure_ascii=False, default=str))}</pre>"
+            item = {"value": json.dumps(v, indent=2, ensure_ascii=False, default=str), "pre": True}
         else:
-            val = html.escape(format_value(v))
-        out.append(f"<dt>{html.escape(str(k))}</dt><dd>{val}</dd>")
-    out.append("</dl></div>")
-    return "\n".join(out)
+            item = {"value": format_value(v), "pre": False}
+        items.append({"key": str(k), **item})
+    return {"kind": "key_values", "title": kv.title, "entries": items}
 
 
-def _render_image(img: Image) -> str:
+def _image_view(img: Image) -> dict[str, Any]:
     data = base64.b64encode(_png_bytes(img.source, img.dpi)).decode("ascii")
-    alt = img.alt or img.caption or "figure"
-    cap = f"<figcaption>{html.escape(img.caption)}</figcaption>" if img.caption else ""
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
+    return {"kind": "image", "data": data, "alt": img.alt or img.caption or "figure", "caption": img.caption}
 
 
-def _render_verdicts(rows: list[Verdict]) -> str:
-    out = ['<div class="tbl"><table class="verdicts"><thead><tr><th>claim</th><th>verdict</th>'
-           "<th>evidence</th></tr></thead><tbody>"]
+def _verdicts_view(rows: list[Verdict]) -> dict[str, Any]:
+    out = []
     for v in rows:
         fg, bg = VERDICTS[v.verdict]
-        if isinstance(v.evidence, dict):
-            ev = "; ".join(f"{k} = {format_value(x)}" for k, x in v.evidence.items())
-        else:
-            ev = str(v.evidence)
-        out.append(f"<tr><td>{html.escape(v.claim)}</td>"
-                   f'<td><span class="verdict" style="color:{fg};background:{bg};border-color:{fg}">'
-                   f"{html.escape(v.verdict)}</span></td><td>{html.escape(ev)}</td></tr>")
-    out.append("</tbody></table></div>")
-    return "\n".join(out)
+        ev = ("; ".join(f"{k} = {format_value(x)}" for k, x in v.evidence.items())
+              if isinstance(v.evidence, dict) else str(v.evidence))
+        out.append({"claim": v.claim, "verdict": v.verdict, "fg": fg, "bg": bg, "evidence": ev})
+    return {"kind": "verdicts", "rows": out}
 
 
-def _render_blocks(blocks: Iterable[Any]) -> str:
-    parts: list[str] = []
+def _block_views(blocks: Iterable[Any]) -> list[dict[str, Any]]:
+    """What the template draws for ``blocks``; consecutive verdicts share one table."""
+    views: list[dict[str, Any]] = []
     pending: list[Verdict] = []
     for raw in blocks:
         b = _coerce(raw)
@@ -307,22 +285,27 @@ def _render_blocks(blocks: Iterable[Any]) -> str:
             pending.append(b)
             continue
         if pending:
-            parts.append(_render_verdicts(pending))
+            views.append(_verdicts_view(pending))
             pending = []
         if isinstance(b, Heading):
-            level = min(max(b.level, 3), 6)
-            parts.append(f"<h{level}>{html.escape(b.text)}</h{level}>")
+            views.append({"kind": "heading", "level": min(max(b.level, 3), 6), "text": b.text})
         elif isinstance(b, Paragraph):
-            parts.append(f"<p>{html.escape(b.text)}</p>")
+            views.append({"kind": "paragraph", "text": b.text})
         elif isinstance(b, KeyValues):
-            parts.append(_render_kv(b))
+            views.append(_key_values_view(b))
         elif isinstance(b, Table):
-            parts.append(_render_table(b))
+            views.append(_table_view(b))
         elif isinstance(b, Image):
-            parts.append(_render_image(b))
+            views.append(_image_view(b))
     if pending:
-        parts.append(_render_verdicts(pending))
-    return "\n".join(parts)
+        views.append(_verdicts_view(pending))
+    return views
+
+
+# autoescape: every value is escaped as HTML text; StrictUndefined: a misspelt field fails instead of vanishing
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("spurious.report", "templates"), autoescape=True,
+                                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                keep_trailing_newline=True)
 
 
 CSS = """
@@ -349,24 +332,14 @@ footer{margin-top:40px;color:#8a939c;font-size:12px}
 
 def render_report(title: str, sections: Sequence[Section | tuple[str, list]], subtitle: str | None = None,
                    provenance: dict[str, Any] | None = None) -> str:
-    """The report as an HTML string (see :func:`build_report`)."""
+    """The report as an HTML string (see :func:`build_report`), from ``templates/report.html``."""
     secs = [s if isinstance(s, Section) else Section(*s) for s in sections]
     if provenance is not None:
         secs.append(Section("Provenance", [KeyValues(provenance)]))
-    body = []
-    for i, s in enumerate(secs, 1):
-        body.append(f'<section id="sec-{i}"><h2>{html.escape(s.title)}</h2>\n{_render_blocks(s.blocks)}</section>')
-    nav = " ".join(f'<a href="#sec-{i}">{html.escape(s.title)}</a>' for i, s in enumerate(secs, 1))
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    sub = f'<p class="sub">{html.escape(subtitle)}</p>' if subtitle else ""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
-            f"<h1>{html.escape(title)}</h1>{sub}\n"
-            + (f"<nav>{nav}</nav>\n" if len(secs) > 1 else "")
-            + "\n".join(body)
-            + f"\n<footer>Generated by spurious at {html.escape(stamp)}. Self-contained file: "
-              f"no scripts, no external resources.</footer>\n</body></html>\n")
+    return _TEMPLATES.get_template("report.html").render(
+        title=title, subtitle=subtitle, css=markupsafe.Markup(CSS), stamp=stamp,
+        sections=[{"title": s.title, "blocks": _block_views(s.blocks)} for s in secs])
 
 
 def build_report(title: str, sections: Sequence[Section | tuple[str, list]], out_path: str | os.PathLike, *,

@@ -5,6 +5,10 @@
 [1.0]
 
 Built-in rewards register themselves on import; :func:`list_rewards` shows them. See ``docs/rewards.md``.
+
+Ours on purpose: TRL calls reward functions but ships none of the paper's rewards, and the official code's rewards
+are tied to its trainer; these are small pure functions over :class:`Sample` s that any trainer (ours, plain
+TRL through :mod:`spurious.rewards.trl`) or ``spurious reward`` can call.
 """
 
 from spurious.rewards.base import Reward, Sample, binary, score_groups

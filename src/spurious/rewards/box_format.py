@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from spurious.grading.official import box_only_format
 from spurious.rewards.base import Reward, Sample, binary
 from spurious.rewards.registry import register_reward
 
@@ -19,6 +20,4 @@ class BoxFormatReward(Reward):
     """Format (§2.4, key `box_only_format`): 1 iff the last `boxed` has non-empty normalised content."""
 
     def score(self, samples: Sequence[Sample]) -> list[float]:
-        from spurious.grading.official import box_only_format
-
         return binary(box_only_format(s.response) for s in samples)

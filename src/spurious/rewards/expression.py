@@ -12,6 +12,11 @@ Grammar (Python's precedence, loosest first)::
 ``NAME`` is a reward name or alias (``gt``, ``random0.5``, an official key) or an import path
 (``mypkg.rewards:my_reward``). ``!X`` is ``1 − X``. Parsing returns a syntax tree; :func:`build` turns it into
 a :class:`Reward`, resolving names through a callback.
+
+Ours on purpose, not Python's :mod:`ast`: the language is not Python. ``!`` is no Python operator, and names
+such as ``random0.5`` or ``pkg.mod:func`` are not Python expressions, so ``ast.parse`` would need the text
+rewritten first and would then report errors at columns of the rewritten text; this parser reports them at
+the user's own column.
 """
 
 from __future__ import annotations

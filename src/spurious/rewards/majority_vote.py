@@ -23,15 +23,7 @@ from spurious.rewards._grading import check_grader, grading
 from spurious.rewards.base import Reward, Sample, group_positions
 from spurious.rewards.ground_truth import GroundTruthReward
 from spurious.rewards.registry import register_reward
-
-
-def majority_bucket(keys: Sequence[Hashable | None]) -> Hashable | None:
-    """The most common non-None key; ties go to the key seen first; None if every key is None."""
-    counts: dict[Hashable, int] = {}
-    for k in keys:
-        if k is not None:
-            counts[k] = counts.get(k, 0) + 1  # dicts keep first-seen order, and max() keeps the first maximum
-    return max(counts, key=counts.__getitem__) if counts else None
+from spurious.voting import majority_answer
 
 
 @register_reward("majority_vote", "mv")
@@ -79,7 +71,7 @@ class MajorityVoteReward(Reward):
         groups = group_positions(samples)
         voted: list[int] = []  # per labelled group: the position of one response in the winning bucket
         for positions in groups.values():
-            winner = majority_bucket([keys[i] for i in positions])
+            winner = majority_answer([keys[i] for i in positions])
             if winner is None:
                 continue  # no answer in the group: all 0 (the official offline path would reward them, W4)
             voted.append(next(i for i in positions if keys[i] == winner))

@@ -34,7 +34,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Sequence
 
+from spurious.measure import grade_of
 from spurious.rewards.base import Reward, Sample
+from spurious.rewards.registry import get_reward
 from spurious.rollout import Rollout, prompt_index_of, rollout_keys
 
 _NOT_COLUMNS = frozenset({"trainer_state", "log_extra", "log_metric", "environments", "completion_ids"})
@@ -155,8 +157,6 @@ class TRLRewardFunction:
 def _samples(rollouts: Sequence[Rollout], metas: Sequence[dict[str, Any]], spec: tuple[str, str | None] | None
              ) -> list[Sample]:
     """The reward's view of each rollout; its grading (made with ``spec``) travels in ``Sample.grades``."""
-    from spurious.measure import grade_of
-
     out = []
     for r, meta in zip(rollouts, metas):
         grade = grade_of(r) if spec is not None else None
@@ -171,8 +171,6 @@ def trl_reward_func(reward: Reward | str, *, seed: int | None = 0, answer_column
                     measure: Measure | None = None) -> TRLRewardFunction:
     """Wrap a reward (or a spec for :func:`spurious.rewards.get_reward`) for ``GRPOTrainer(reward_funcs=...)``."""
     if isinstance(reward, str):
-        from spurious.rewards.registry import get_reward
-
         reward = get_reward(reward)
     return TRLRewardFunction(reward, seed=seed, answer_column=answer_column,
                              prompt_index_column=prompt_index_column, steps_per_generation=steps_per_generation,

@@ -15,16 +15,18 @@ TRL mapping (docs/training.md, "The schedule"; checked on real runs by tests/tes
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from spurious.assignments import parse_assignment
+from spurious.data.templates import get_template
 from spurious.errors import SpuriousError
+from spurious.grading import GRADERS
+from spurious.io import InputError, atomic_open, write_json
 from spurious.rl.advantages import ADVANTAGE_MODES
 from spurious.rl.loss import AGGREGATIONS, KL_ESTIMATORS, SURROGATES
 
@@ -102,7 +104,7 @@ class TrainConfig:
     save_final: bool = True                # write the trained model to <run>/final
     rollout_log_every: int = 1             # write rollouts/step_XXXXX.jsonl.gz every N phases (0: never)
     track_accuracy: bool = True            # grade rollouts against the ground truth whatever the reward
-    code_rule: str = "python"              # spurious.analysis.code_reasoning rule
+    code_rule: str = "python"              # spurious.code_reasoning rule
     report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
     progress: bool = True                  # rich progress display on the terminal
     # hardware
@@ -228,7 +230,6 @@ class TrainConfig:
         if not self.name or Path(self.name).name != self.name or self.name in (".", ".."):
             bad("name", f"{self.name!r} must be a plain folder name (no '/', '..'): the run folder is "
                         f"<output_dir>/<name>")
-        from spurious.data.templates import get_template
 
         try:
             get_template(self.template)
@@ -257,7 +258,6 @@ class TrainConfig:
             bad("eval_benchmarks", f"must be a list of benchmark names or .jsonl paths, got {self.eval_benchmarks!r}")
         if self.eval_every_phases and not self.eval_benchmarks:
             bad("eval_benchmarks", "is empty while eval_every_phases > 0")
-        from spurious.grading import GRADERS
 
         if self.eval_grader not in GRADERS:
             bad("eval_grader", f"{self.eval_grader!r} is not one of {list(GRADERS)}")
@@ -348,37 +348,23 @@ def load_preset(name: str) -> dict[str, Any]:
     return base
 
 
-_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-
-
-def parse_value(text: str) -> Any:
-    """A ``--set key=value`` value: YAML scalars/lists/maps (``1e-6``, ``true``, ``[a, b]``, ``{p: 0.5}``)."""
-    try:
-        v = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(v, str) and _FLOAT.match(v):  # PyYAML reads "1e-6" (no dot) as a string
-        return float(v)
-    return v
-
-
 def apply_overrides(values: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
-    """Apply ``key=value`` strings; ``reward_params.gamma=0.3`` sets one entry of a mapping field."""
+    """Apply ``key=value`` strings (values read by :func:`spurious.assignments.parse_value`);
+    ``reward_params.gamma=0.3`` sets one entry of a mapping field."""
     out = dict(values)
     for a in assignments:
         if "=" not in a:
             raise ConfigError(a, "expected key=value")
-        key, _, raw = a.partition("=")
-        key = key.strip()
+        key, value = parse_assignment(a, option="--set")
         top, _, sub = key.partition(".")
         if top not in TrainConfig.field_names():
             raise ConfigError(top, "unknown key")
         if sub:
             d = dict(out.get(top) or {})
-            d[sub] = parse_value(raw)
+            d[sub] = value
             out[top] = d
         else:
-            out[top] = parse_value(raw)
+            out[top] = value
     return out
 
 
@@ -398,8 +384,6 @@ def build_config(preset: str | None = None, overrides: list[str] = (), **explici
 
 def save_config(config: TrainConfig, path: Path, extra: dict[str, Any] | None) -> None:
     """Write ``<path>.yaml`` (the resolved config) and, unless ``extra`` is None, ``<path>.json`` with it."""
-    from spurious.io import atomic_open, write_json
-
     path = Path(path)
     with atomic_open(path.parent / f"{path.name}.yaml") as fh:
         yaml.safe_dump(config.to_dict(), fh, sort_keys=False)
@@ -408,13 +392,7 @@ def save_config(config: TrainConfig, path: Path, extra: dict[str, Any] | None) -
 
 
 def read_config(run_dir: Path) -> TrainConfig:
-    from spurious.io import InputError
-
     p = Path(run_dir) / "config.yaml"
     if not p.exists():
         raise InputError(p, None, "no config.yaml: not a spurious run folder (give runs/<name>)")
     return TrainConfig.from_dict(yaml.safe_load(p.read_text()), source=str(p))
-
-
-def as_json(config: TrainConfig) -> str:
-    return json.dumps(config.to_dict(), indent=2)

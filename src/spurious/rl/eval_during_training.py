@@ -32,6 +32,9 @@ from typing import Any, Iterator
 
 from transformers import TrainerCallback
 
+from spurious.eval.backends import TransformersBackend, VLLMBackend
+from spurious.eval.runner import evaluate
+
 ROW_METRICS = ("pass_at_k_raw", "maj_at_k", "code_frequency", "format_rate", "truncation_rate", "mean_length",
                "samples", "n_problems")
 EVAL_DIR = "eval-training"
@@ -94,8 +97,6 @@ class EvalDuringTraining(TrainerCallback):
 
     def backend(self):
         """The run's colocated vLLM engine (weights synced to the current step), else transformers."""
-        from spurious.eval.backends import TransformersBackend, VLLMBackend
-
         tr, cfg = self.trainer, self.config
         generation = getattr(tr, "vllm_generation", None)
         if cfg.use_vllm and generation is not None and getattr(generation, "mode", None) == "colocate":
@@ -108,8 +109,6 @@ class EvalDuringTraining(TrainerCallback):
 
     def evaluate(self, phase: int, optimizer_step: int) -> list[dict[str, Any]]:
         """Evaluate now; write the summary and the metric lines (main process); return the lines."""
-        from spurious.eval.runner import evaluate
-
         if self.last_step == optimizer_step:
             return []
         self.last_step = optimizer_step

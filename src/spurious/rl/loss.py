@@ -21,6 +21,11 @@ Aggregations (how per-token losses become one number):
 
 KL against a reference policy (off when ``beta == 0``): ``k1`` = logp - ref, ``k3`` = exp(ref - logp) -
 (ref - logp) - 1 (TRL's estimator), added per token as ``beta * kl`` before aggregation.
+
+Ours on purpose, not TRL's ``GRPOTrainer.compute_loss``: TRL has neither the ``official`` micro-batch aggregation
+nor the ``official-no-old-logprob`` surrogate, and its loss is a trainer method entangled with its batch state.
+Here the loss is a pure function, tested on hand-made tensors and against TRL's own loss for the modes both
+have (tests/test_rl_loss.py).
 """
 
 from __future__ import annotations

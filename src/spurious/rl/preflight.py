@@ -14,13 +14,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from spurious.errors import warn
+from spurious.models import TINY_PRESETS, parse_tiny_name
 from spurious.rl.config import ConfigError, TrainConfig
+from spurious.rl.run import grpo_config, load_dataset_rows, resolve_reward, with_launcher_deepspeed
 
 
 def dry_run(config: TrainConfig, n_processes: int) -> dict[str, Any]:
     """The resolved config, schedule, reward and TRL/DeepSpeed batch settings for ``n_processes``."""
-    from spurious.rl.run import grpo_config, load_dataset_rows, resolve_reward, with_launcher_deepspeed
-
     config = with_launcher_deepspeed(config)
     config.validate(n_processes)
     reward = resolve_reward(config)
@@ -29,8 +30,6 @@ def dry_run(config: TrainConfig, n_processes: int) -> dict[str, Any]:
     # DeepSpeed checks are then skipped, and the result and a warning say so.
     check_deepspeed = bool(config.deepspeed) and deepspeed_installed()
     if config.deepspeed and not check_deepspeed:
-        from spurious.errors import warn
-
         warn(f"DeepSpeed is not installed here: {config.deepspeed} was not checked (bash scripts/setup-distributed.sh)")
     try:
         args = grpo_config(config if check_deepspeed else config.replace(deepspeed=None), n_processes,
@@ -64,8 +63,6 @@ def deepspeed_installed() -> bool:
 
 def hidden_size(model: str) -> int | None:
     """The model's hidden size from its config alone (tiny preset, local folder or cached hub config)."""
-    from spurious.models import TINY_PRESETS, parse_tiny_name
-
     tiny = parse_tiny_name(model)
     if tiny is not None:
         return TINY_PRESETS.get(tiny[0], {}).get("hidden_size")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from spurious.io import append_jsonl, atomic_open, write_jsonl
+from spurious.run_files import read_metrics
 
 
 class RunRecorder:
@@ -43,10 +44,7 @@ class RunRecorder:
         return path
 
     def read(self, kind: str | None = None) -> list[dict[str, Any]]:
-        if not self.metrics_path.exists():
-            return []
-        rows = [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
-        return [r for r in rows if kind is None or r.get("kind") == kind]
+        return read_metrics(self.run_dir, kind)
 
     def truncate_to(self, optimizer_step: int, steps_per_phase: int) -> None:
         """Keep only records up to ``optimizer_step`` (a checkpoint); drop later rollout files."""

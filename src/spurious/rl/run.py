@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from spurious.io import InputError
+from spurious.data import Problem, get_template, load_problems
+from spurious.io import InputError, append_jsonl
+from spurious.models import load_or_build, save_model
+from spurious.provenance import provenance
+from spurious.rewards import Reward, get_reward
+from spurious.rewards.user import FunctionReward
 from spurious.rl.config import ConfigError, TrainConfig, save_config
+from spurious.rl.eval_during_training import eval_callbacks
 from spurious.rl.records import RunRecorder
+from spurious.rl.trainer import SpuriousGRPOTrainer
+from spurious.run_files import CHECKPOINT_DIR, list_checkpoints, read_metrics
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
@@ -57,8 +66,7 @@ def with_launcher_deepspeed(config: TrainConfig) -> TrainConfig:
 
 def completed_steps(run_dir: Path) -> int:
     """The last optimizer step recorded in ``<run>/metrics.jsonl`` (0 when there is none)."""
-    rows = RunRecorder(Path(run_dir), total_phases=0, progress=False, enabled=False).read()
-    return max((int(r.get("optimizer_step") or 0) for r in rows), default=0)
+    return max((int(r.get("optimizer_step") or 0) for r in read_metrics(run_dir)), default=0)
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -67,8 +75,6 @@ def completed_steps(run_dir: Path) -> int:
 def resolve_reward(config: TrainConfig, reward=None):
     """A :class:`Reward` from ``reward`` (a Reward, or a plain function as in ``docs/rewards.md``'s user
     rewards) or from ``config.reward``/``reward_params``."""
-    from spurious.rewards import Reward, get_reward
-    from spurious.rewards.user import FunctionReward
 
     if reward is not None:
         return reward if isinstance(reward, Reward) else FunctionReward(reward)
@@ -82,7 +88,6 @@ def resolve_reward(config: TrainConfig, reward=None):
 
 def load_dataset_rows(config: TrainConfig) -> list[dict[str, Any]]:
     """Problems as ``{"problem", "answer", "problem_id"}`` rows, from a name, a JSONL/JSON/parquet file or the hub."""
-    from spurious.data import load_problems
 
     src = config.dataset
     cols = {"problem_column": config.problem_column, "answer_column": config.answer_column}
@@ -131,7 +136,6 @@ def rows_from_memory(dataset: Any, config: TrainConfig) -> list[dict[str, Any]]:
 
     Dict rows need ``answer`` and either ``prompt`` (used as is: text or chat messages) or ``problem``.
     """
-    from spurious.data import Problem
 
     rows = []
     for i, item in enumerate(dataset):
@@ -156,7 +160,6 @@ def build_trl_dataset(rows: list[dict[str, Any]], config: TrainConfig, tokenizer
     (the row: the rollout key), ``problem_id``. Prompts over ``max_prompt_tokens`` are dropped."""
     import datasets
 
-    from spurious.data import get_template
 
     template = get_template(config.template)
     out = []
@@ -188,7 +191,6 @@ def vllm_stop_kwargs(config: TrainConfig) -> dict[str, Any]:
     """vLLM sampling parameters that end a completion at the template's stop string, kept in the text as
     evaluation keeps it (``{}`` for templates without one). The transformers backend has no tokenizer at
     ``generate`` for stop strings; ``SpuriousGRPOTrainer._generate_single_turn`` cuts there instead."""
-    from spurious.data import get_template
 
     stop = get_template(config.template).stop
     return {"stop": list(stop), "include_stop_str_in_output": True} if stop else {}
@@ -296,8 +298,8 @@ def find_checkpoint(run_dir: Path) -> Path:
     interruption itself: it is skipped (with a warning). A folder that has it but lacks another file
     (:func:`checkpoint_problems`) is corrupt: an error, never a silent restart.
     """
-    ckdir = Path(run_dir) / "checkpoints"
-    cands = sorted(ckdir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])) if ckdir.exists() else []
+    ckdir = Path(run_dir) / CHECKPOINT_DIR
+    cands = [folder for _, folder in list_checkpoints(run_dir)]
     while cands and not (cands[-1] / "trainer_state.json").exists():
         warnings.warn(f"{cands[-1]}: save was interrupted (no trainer_state.json); resuming from an earlier one")
         cands.pop()
@@ -330,7 +332,6 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     metric). ``resume`` continues
     from the run folder's latest checkpoint. ``callbacks`` are ``transformers.TrainerCallback`` objects.
     """
-    from spurious.provenance import provenance
 
     nproc = num_processes()
     config = with_launcher_deepspeed(config)
@@ -342,15 +343,13 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     if resume:
         done = completed_steps(run_dir)
         if done >= config.total_optimizer_steps:
-            return _finished_run(config, done)
+            return _finished_run(config)
         checkpoint = find_checkpoint(run_dir)
     elif (run_dir / "metrics.jsonl").exists() and not overwrite:
         raise InputError(run_dir, None, "run folder already has metrics: resume it (--resume) or choose another "
                                         "name (--name) / --overwrite")
     is_main = int(os.environ.get("RANK", "0")) == 0
     if is_main and not resume and overwrite and run_dir.exists():
-        import shutil
-
         shutil.rmtree(run_dir)
     fresh = not resume and not run_dir.exists()  # removed again if the run fails before its first checkpoint
     if is_main:  # an unwritable output fails now, not after the model has loaded
@@ -362,9 +361,6 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
     import transformers
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from spurious.models import load_or_build
-    from spurious.rl.eval_during_training import eval_callbacks
-    from spurious.rl.trainer import SpuriousGRPOTrainer
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
@@ -386,7 +382,6 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
         if checkpoint is None:
             save_config(config, run_dir / "config", facts)
         else:  # keep the original provenance; record each resume (and a possibly new end point)
-            from spurious.io import append_jsonl
 
             save_config(config, run_dir / "config", None)
             append_jsonl(run_dir / "resumes.jsonl", {"checkpoint": str(checkpoint), "config": config.to_dict(),
@@ -423,9 +418,7 @@ def train(config: TrainConfig, *, model=None, tokenizer=None, dataset=None, rewa
 def _remove_if_no_checkpoint(run_dir: Path) -> None:
     """A new run that failed before writing any checkpoint has nothing to resume: its folder would only block a
     plain rerun, so it goes."""
-    import shutil
-
-    if not any((run_dir / "checkpoints").glob("checkpoint-*")):
+    if not list_checkpoints(run_dir):
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -440,7 +433,7 @@ def _setup_distributed(args) -> None:
         deepspeed.init_distributed(dist_backend=get_accelerator().communication_backend_name())
 
 
-def _finished_run(config: TrainConfig, done: int) -> TrainResult:
+def _finished_run(config: TrainConfig) -> TrainResult:
     """Resuming a run that already reached its end point changes nothing: it says so and returns its records."""
     recorder = RunRecorder(config.run_dir, total_phases=config.total_phases, progress=False, enabled=False)
     return TrainResult(run_dir=config.run_dir, phases=recorder.read("phase"), steps=recorder.read("step"),
@@ -450,7 +443,6 @@ def _finished_run(config: TrainConfig, done: int) -> TrainResult:
 def save_final(trainer, tokenizer, path: Path) -> None:
     """Write the trained model to ``path`` (``from_pretrained`` loads it). Every process must call it: under
     ZeRO-3 each rank holds a slice of the weights, and gathering them is a collective; the main process writes."""
-    from spurious.models import save_model
 
     acc = trainer.accelerator
     if getattr(trainer, "is_deepspeed_enabled", False):
@@ -469,7 +461,6 @@ def _ensure_reference_path(model, tokenizer, run_dir: Path) -> None:
     initial weights go to ``<run>/reference``."""
     from accelerate import PartialState
 
-    from spurious.models import save_model
 
     src = getattr(model.config, "_name_or_path", "") or ""
     path = Path(src)

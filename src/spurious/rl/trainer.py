@@ -44,6 +44,7 @@ from trl.models.utils import disable_gradient_checkpointing
 from spurious.data import get_template
 from spurious.grading import grader_metrics, grader_stats
 from spurious.measure import AccuracyFn, measure_rollouts
+from spurious.rewards.ground_truth import GroundTruthReward
 from spurious.rewards.trl import TRLRewardFunction
 from spurious.rl.advantages import compute_advantages
 from spurious.rl.config import TrainConfig
@@ -88,8 +89,6 @@ def diagnostic_grading(config: TrainConfig, reward: Any) -> tuple[str, str | Non
     """``(grader, extract)`` of the per-rollout ``correct`` diagnostic: a ground-truth reward's own grading (so it
     is graded once and the accuracy is the reward's), else the default grader; extraction follows the template's
     answer style (``<answer>`` for r1) unless the reward sets one."""
-    from spurious.rewards.ground_truth import GroundTruthReward
-
     r1 = "r1" if get_template(config.template).r1_style else None
     if isinstance(reward, GroundTruthReward):
         return reward.grader, reward.extract or r1

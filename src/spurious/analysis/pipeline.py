@@ -20,18 +20,18 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from spurious.analysis.bars import BarEntry, gain_rows, plot_gain_bars
-from spurious.analysis.code_reasoning import CODE_RULES
 from spurious.analysis.curves import training_eval_rows
 from spurious.analysis.loading import EvalResult, RunLog, detect_kind, load_eval, load_run
-from spurious.analysis.plots import plot_runs
-from spurious.analysis.smoothing import WINDOW
 from spurious.analysis.loading import eval_step_folders, load_rollouts, steps_label
+from spurious.analysis.plots import plot_runs
 from spurious.analysis.strategy import strategy_table
 from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
+from spurious.code_reasoning import CODE_RULES
 from spurious.errors import UsageError, check_choice, check_positive
 from spurious.io import InputError, atomic_open, check_output, finite_json, write_json
 from spurious.provenance import provenance
 from spurious.report.html import Image, KeyValues, Paragraph, Section, Table, build_report
+from spurious.smoothing import WINDOW
 
 SEED_SUFFIX = re.compile(r"^(.*?)[-_](?:seed|s)(\d+)$")
 
@@ -39,6 +39,14 @@ SEED_SUFFIX = re.compile(r"^(.*?)[-_](?:seed|s)(\d+)$")
 def _write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write strict JSON: NaN (a rate over nothing) becomes null."""
     write_json(path, finite_json(obj))
+
+
+def _write_transition_tables(tables_dir: Path, suffix: str, tables: list, rows: list, prov: dict) -> list[Path]:
+    """``transitions<suffix>.json`` (every bucket table) and ``table2<suffix>.json|csv``; returns the paths."""
+    _write_json(tables_dir / f"transitions{suffix}.json", {"tables": tables, "provenance": prov})
+    _write_json(tables_dir / f"table2{suffix}.json", {"rows": rows, "provenance": prov})
+    return [tables_dir / f"transitions{suffix}.json", tables_dir / f"table2{suffix}.json",
+            write_csv(tables_dir / f"table2{suffix}.csv", rows)]
 
 
 def seed_group(name: str) -> str | None:
@@ -270,10 +278,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  "evaluation. " + TRANSITION_NOTE)
         blocks, rows, dicts = transition_blocks([(base_ev, ev, ev.name) for ev in evals], rule, result.notes)
         if dicts:
-            _write_json(tables_dir / "transitions.json", {"tables": dicts, "provenance": prov})
-            _write_json(tables_dir / "table2.json", {"rows": rows, "provenance": prov})
-            result.files += [tables_dir / "transitions.json", tables_dir / "table2.json",
-                             write_csv(tables_dir / "table2.csv", rows)]
+            result.files += _write_transition_tables(tables_dir, "", dicts, rows, prov)
         sections.append(Section("Strategy transitions and Table 2", [intro, *blocks]))
 
         family = model_name(base_ev)
@@ -314,10 +319,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  "last evaluated step, one run per reward as in the paper's Fig. 7. " + TRANSITION_NOTE)
         blocks, rows, dicts = transition_blocks(pairs, rule, result.notes)
         if dicts:
-            _write_json(tables_dir / "transitions_runs.json", {"tables": dicts, "provenance": prov})
-            _write_json(tables_dir / "table2_runs.json", {"rows": rows, "provenance": prov})
-            result.files += [tables_dir / "transitions_runs.json", tables_dir / "table2_runs.json",
-                             write_csv(tables_dir / "table2_runs.csv", rows)]
+            result.files += _write_transition_tables(tables_dir, "_runs", dicts, rows, prov)
         sections.append(Section("Strategy transitions within runs", [intro, *blocks]))
 
     # ---- Table 1 and transitions from the runs' own training rollouts
@@ -333,9 +335,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  + TRANSITION_NOTE)
         blocks, rows, dicts = transition_blocks(rollout_pairs, rule, result.notes)
         if dicts:
-            _write_json(tables_dir / "transitions_rollouts.json", {"tables": dicts, "provenance": prov})
-            result.files += [tables_dir / "transitions_rollouts.json",
-                             write_csv(tables_dir / "table2_rollouts.csv", rows)]
+            result.files += _write_transition_tables(tables_dir, "_rollouts", dicts, rows, prov)
         sections.append(Section("Training rollouts: Table 1 and strategy transitions", [
             "Code reasoning and accuracy by strategy in the compared phases (benchmark 'train').", Table(t1),
             intro, *blocks]))

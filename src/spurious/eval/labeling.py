@@ -36,15 +36,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spurious.data.problems import Problem, load_problems
+from spurious.data.datasets import load_problems
+from spurious.data.problems import Problem
 from spurious.data.templates import Template, get_template
 from spurious.errors import UsageError
 from spurious.eval.backends import SamplingSettings, combine_seeds
-from spurious.eval.metrics import majority_vote, mean
-from spurious.eval.runner import settings_fingerprint, template_description
+from spurious.eval.metrics import mean
+from spurious.eval.runner import progress_bar, settings_fingerprint, template_description
 from spurious.eval.store import SampleStore
+from spurious.grading import answers_equivalent, canonical_answer, grade_many
 from spurious.io import write_json, write_jsonl
 from spurious.provenance import provenance
+from spurious.voting import majority_vote
 
 PAPER_LABEL_SAMPLES = 64
 PAPER_LABEL_TEMPERATURE = 1.0
@@ -97,8 +100,6 @@ def label_problems(backend: Any, problems: Sequence[Problem], out: str | os.Path
     ``chunk_size``: samples generated per backend call (rounded to whole problems; default: the backend's batch
     size, else 256). A problem's record is appended once all its samples are graded.
     """
-    from spurious.grading import answers_equivalent, canonical_answer, grade_many
-
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
     tmpl = get_template(template) if isinstance(template, str) else template
@@ -117,10 +118,8 @@ def label_problems(backend: Any, problems: Sequence[Problem], out: str | os.Path
 
     per_call = max(1, (chunk_size or getattr(backend, "batch_size", None) or 256) // samples)
     todo = [p for p in problems if (dataset, p.id, 0) not in store]
-    from spurious.eval.runner import _progress
-
     t_start = time.perf_counter()
-    with _progress(show) as bar:
+    with progress_bar(show) as bar:
         task = bar.add_task(f"label {dataset} x{samples}", total=len(todo), rate="")
         for start in range(0, len(todo), per_call):
             part = todo[start:start + per_call]
