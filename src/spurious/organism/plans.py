@@ -18,7 +18,7 @@ from dataclasses import replace
 from spurious.organism.grid import GridSpec
 from spurious.organism.runner import RunSettings
 
-PLANS = ("default", "full", "conditions")
+PLANS = ("default", "full", "conditions", "mechanism")  # mechanism: spurious.organism.mechanism
 
 
 def default_plan() -> GridSpec:
@@ -56,7 +56,9 @@ def conditions_plan() -> GridSpec:
 
 
 def get_plan(name: str) -> GridSpec:
-    plans = {"default": default_plan, "full": full_plan, "conditions": conditions_plan}
+    from spurious.organism.mechanism import mechanism_plan
+
+    plans = {"default": default_plan, "full": full_plan, "conditions": conditions_plan, "mechanism": mechanism_plan}
     if name not in plans:
         raise ValueError(f"unknown plan {name!r}; choose from {list(plans)}")
     return plans[name]()
