@@ -13,7 +13,7 @@ from spurious.organism.runner import Cell, RunSettings, train_config
 def test_plan_is_registered_with_its_arms():
     assert "mechanism" in PLANS
     spec = get_plan("mechanism")
-    assert spec.families == ("qwen-like",) and len(spec.cells()) == 31
+    assert spec.families == ("qwen-like",) and len(spec.cells()) == 27
     assert set(mech.FLIP_ARMS) <= set(spec.arms) and "entropy-min" in spec.arms
 
 
@@ -24,7 +24,7 @@ def test_arms_map_onto_train_config(tmp_path):
     cfg = train_config(Cell("qwen-like", "random-eps0.3-0.1", 0), s, tmp_path)
     assert (cfg.eps_low, cfg.eps_high) == (0.3, 0.1)
     cfg = train_config(Cell("qwen-like", "gt-flip0.4", 0), s, tmp_path)
-    assert cfg.reward == "flip" and cfg.reward_params == {"reward": "ground_truth", "p": 0.4}
+    assert cfg.reward == "flip" and cfg.reward_params == {"reward": "ground_truth", "p": 0.4} and cfg.phases == 20
     cfg = train_config(Cell("qwen-like", "entropy-min", 0), s, tmp_path)
     assert cfg.reward == "constant" and cfg.entropy_coef < 0
     for c in get_plan("mechanism").cells():

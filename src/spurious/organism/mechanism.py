@@ -1,8 +1,9 @@
 """``spurious demo --plan mechanism``: four claims of the follow-up literature, tested on ``qwen-like``.
 
-Each arm runs the demo recipe (:class:`spurious.organism.runner.RunSettings`, 40 phases) with seeds; the
-evidence is the seeds' change from the pre-trained organism (held-out accuracy and majority-style frequency,
-as in :mod:`spurious.organism.verdicts`) and, from each run's ``metrics.jsonl``, the change of the training
+Each arm runs the demo recipe (:class:`spurious.organism.runner.RunSettings`, 40 phases; the flip arms 20)
+with seeds; the evidence is the seeds' change from the pre-trained organism (held-out accuracy and
+majority-style frequency, as in :mod:`spurious.organism.verdicts`) and, from each run's ``metrics.jsonl``, the
+change of the training
 rollouts' token entropy (mean of the last ``LAST_PHASES`` phases minus phase 0) and the phase means of the
 mechanism diagnostics (:mod:`spurious.rl.stats`). ``CI``: 95% Student-t interval across seeds; a difference
 of two arms: the 95% Welch interval; a dose-response: the 95% interval of the least-squares slope.
@@ -20,8 +21,9 @@ Claims and fixed rules (``MIN_SEEDS`` = 3 per arm, ``PRACTICAL_GAIN`` = +0.03 ac
     supported: GRPO's majority CI above 0, and each of rloo / reinforce has a CI containing 0 and a Welch
     interval of (GRPO - it) above 0; not supported: rloo's or reinforce's majority CI lies above 0.
 (3) arXiv 2505.22653: flipping the reward's verdict with probability p shrinks the gain (ground truth,
-    p = 0, 0.2, 0.4, 0.5). supported: the slope of accuracy change on p lies below 0; not supported: the
-    slope interval rules out a fall of more than PRACTICAL_GAIN between p = 0 and 0.5 (low end > -0.06).
+    p = 0, 0.2, 0.4, 0.5; 20 phases; >= FLIP_MIN_SEEDS = 2 seeds per level). supported: the slope of accuracy change on
+    p lies below 0; not supported: the slope interval rules out a fall of more than PRACTICAL_GAIN between
+    p = 0 and 0.5 (low end > -0.06).
 (4) arXiv 2512.16912: entropy minimisation alone does not raise accuracy.
     inconclusive unless the arm's entropy-change CI lies below 0 (entropy was minimised); then supported:
     its accuracy CI's upper end < PRACTICAL_GAIN; not supported: its accuracy CI lies above 0.
@@ -41,21 +43,22 @@ from spurious.organism.verdicts import Judgement
 
 FAMILY = "qwen-like"
 MIN_SEEDS = 3
+FLIP_MIN_SEEDS = 2  # per level: the slope is fitted to all levels' seeds together (>= 8 points)
 PRACTICAL_GAIN = 0.03
 LAST_PHASES = 5
-FLIP_ARMS = {"gt": 0.0, "gt-flip0.2": 0.2, "gt-flip0.4": 0.4, "gt-flip0.5": 0.5}
+FLIP_ARMS = {"gt-flip0": 0.0, "gt-flip0.2": 0.2, "gt-flip0.4": 0.4, "gt-flip0.5": 0.5}
 DIAGNOSTICS = ("entropy_attr/low_clip", "entropy_attr/high_clip", "cov/logp_old_adv", "clip/low_frac",
                "clip/high_frac", "fork/clip_high_frac/top20", "fork/clip_high_frac/rest")
 
 
 def mechanism_plan() -> GridSpec:
-    """31 runs x 40 phases on ``qwen-like``; the random arm (4 seeds) serves claims (1) and (2)."""
-    s3 = (0, 1, 2)
+    """On ``qwen-like``: 19 runs x 40 phases (the random arm serves claims (1) and (2)) and the dose-response's
+    8 runs x 20 phases (ground truth's gain is large by then), ordered seed by seed."""
+    s3, s2 = (0, 1, 2), (0, 1)
     return GridSpec(
         families=(FAMILY,),
         arms={"random": (0, 1, 2, 3), "random-eps0.1-0.3": s3, "random-eps0.3-0.1": s3, "random-rloo": s3,
-              "random-reinforce": s3, "gt": s3, "gt-flip0.2": s3, "gt-flip0.4": s3, "gt-flip0.5": s3,
-              "entropy-min": s3},
+              "random-reinforce": s3, "entropy-min": s3, **{a: s2 for a in FLIP_ARMS}},
         settings=RunSettings(phases=40),
     )
 
@@ -199,7 +202,7 @@ def claim_flip(rows: dict[str, dict[str, Any]]) -> Judgement:
     slope = ols_slope(xs, ys) if len({*xs}) >= 2 else None
     parts.append(f"slope of accuracy Δ on p {_fmt3(slope)} per unit p")
     ev = "; ".join(parts)
-    enough = all(_enough(rows.get(a)) for a in FLIP_ARMS)
+    enough = all(rows.get(a) is not None and rows[a]["n"] >= FLIP_MIN_SEEDS for a in FLIP_ARMS)
     if slope is not None and enough and slope[2] < 0:
         return Judgement(claim, "supported", ev)
     if slope is not None and enough and slope[1] > -2 * PRACTICAL_GAIN:

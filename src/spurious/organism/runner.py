@@ -65,8 +65,8 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
         description="leave-one-out advantages (no std scaling; 2x step for the ~2x smaller |A|), clipped"),
     Arm("random-reinforce", "random", {"gamma": 0.5}, {"advantage": "reinforce", "learning_rate_scale": 2.0},
         description="group-mean-baseline advantages (no std scaling; 2x step), clipped"),
-    *(Arm(f"gt-flip{p}", "flip", {"reward": "ground_truth", "p": p}, description=f"ground truth flipped w.p. {p}")
-      for p in (0.2, 0.4, 0.5)),
+    *(Arm(f"gt-flip{p:g}", "flip", {"reward": "ground_truth", "p": p}, {"phases": 20},
+          description=f"ground truth flipped w.p. {p:g}, 20 phases") for p in (0.0, 0.2, 0.4, 0.5)),
     Arm("entropy-min", "constant", {}, {"entropy_coef": -0.05},
         description="no reward signal (constant reward, A = 0) and the loss term +0.05 x token entropy"),
     Arm("noise", "noise", {}, description="N(0, 1) reward independent of the response (noise-only control)"),
