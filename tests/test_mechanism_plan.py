@@ -76,8 +76,8 @@ def test_estimator_claim_rules():
     assert mech.claim_estimators(rows).verdict == "supported"
     rows["random-rloo"] = _row("random-rloo", [0] * 3, maj=[0.04, 0.05, 0.045])
     assert mech.claim_estimators(rows).verdict == "not supported"
-    rows["random-rloo"] = _row("random-rloo", [0] * 2, maj=flat[:2])
-    assert mech.claim_estimators(rows).verdict == "inconclusive"  # too few seeds
+    rows["random-rloo"] = _row("random-rloo", [0], maj=flat[:1])
+    assert mech.claim_estimators(rows).verdict == "inconclusive"  # one seed: no interval
 
 
 def test_flip_claim_rules():

@@ -8,7 +8,10 @@ rollouts' token entropy (mean of the last ``LAST_PHASES`` phases minus phase 0) 
 mechanism diagnostics (:mod:`spurious.rl.stats`). ``CI``: 95% Student-t interval across seeds; a difference
 of two arms: the 95% Welch interval; a dose-response: the 95% interval of the least-squares slope.
 
-Claims and fixed rules (``MIN_SEEDS`` = 3 per arm, ``PRACTICAL_GAIN`` = +0.03 accuracy):
+Claims and fixed rules (``MIN_SEEDS`` = 2 per arm, ``PRACTICAL_GAIN`` = +0.03 accuracy). Every rule reads
+intervals, never sign counts, so 2 seeds are allowed: their intervals are wide (t = 12.7) and decide only
+large, consistent effects. (Revised from 3 before the seed-1 runs finished, when the shared machine's load
+made the 3-seed plan longer than the time available; the plan still runs 3 seeds of the 40-phase arms.)
 
 (1) arXiv 2509.26114: the low clip raises entropy and the high clip lowers it; with symmetric eps the high
     side wins, so entropy falls even under random reward.
@@ -21,7 +24,7 @@ Claims and fixed rules (``MIN_SEEDS`` = 3 per arm, ``PRACTICAL_GAIN`` = +0.03 ac
     supported: GRPO's majority CI above 0, and each of rloo / reinforce has a CI containing 0 and a Welch
     interval of (GRPO - it) above 0; not supported: rloo's or reinforce's majority CI lies above 0.
 (3) arXiv 2505.22653: flipping the reward's verdict with probability p shrinks the gain (ground truth,
-    p = 0, 0.2, 0.4, 0.5; 20 phases; >= FLIP_MIN_SEEDS = 2 seeds per level). supported: the slope of accuracy change on
+    p = 0, 0.2, 0.4, 0.5; 20 phases). supported: the slope of accuracy change on
     p lies below 0; not supported: the slope interval rules out a fall of more than PRACTICAL_GAIN between
     p = 0 and 0.5 (low end > -0.06).
 (4) arXiv 2512.16912: entropy minimisation alone does not raise accuracy.
@@ -42,8 +45,7 @@ from spurious.organism.runner import Cell, RunSettings
 from spurious.organism.verdicts import Judgement
 
 FAMILY = "qwen-like"
-MIN_SEEDS = 3
-FLIP_MIN_SEEDS = 2  # per level: the slope is fitted to all levels' seeds together (>= 8 points)
+MIN_SEEDS = 2  # every rule rests on an interval; with 2 seeds t(0.975, 1) = 12.7, so only large effects decide
 PRACTICAL_GAIN = 0.03
 LAST_PHASES = 5
 FLIP_ARMS = {"gt-flip0": 0.0, "gt-flip0.2": 0.2, "gt-flip0.4": 0.4, "gt-flip0.5": 0.5}
@@ -201,8 +203,11 @@ def claim_flip(rows: dict[str, dict[str, Any]]) -> Judgement:
         ys += list(r["accuracy_values"])
     slope = ols_slope(xs, ys) if len({*xs}) >= 2 else None
     parts.append(f"slope of accuracy Δ on p {_fmt3(slope)} per unit p")
+    g0, g4 = rows.get("gt-flip0"), rows.get("gt-flip0.4")
+    if g0 and g4 and g0["accuracy"]["mean"]:
+        parts.append(f"gain kept at p=0.4: {g4['accuracy']['mean'] / g0['accuracy']['mean']:.0%}")
     ev = "; ".join(parts)
-    enough = all(rows.get(a) is not None and rows[a]["n"] >= FLIP_MIN_SEEDS for a in FLIP_ARMS)
+    enough = all(_enough(rows.get(a)) for a in FLIP_ARMS)
     if slope is not None and enough and slope[2] < 0:
         return Judgement(claim, "supported", ev)
     if slope is not None and enough and slope[1] > -2 * PRACTICAL_GAIN:
