@@ -35,7 +35,6 @@ Anything else is "inconclusive".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -307,7 +306,3 @@ def write_mechanism_report(out: str | Path, spec: GridSpec, summary: dict[str, A
                           sections, out / "report.html", subtitle=f"{mode} run, {round(wall_seconds)} s wall time",
                           provenance=provenance(grid="grid.json"))
     return report, judgements
-
-
-def load_rows(out: str | Path) -> dict[str, dict[str, Any]]:
-    return json.loads((Path(out) / "mechanism.json").read_text())["arms"]
