@@ -172,7 +172,7 @@ def test_on_policy_step_clips_nothing():
 
 
 def _trl_loss(loss_type, logps_leaf, old, adv, mask, *, eps_low, eps_high, max_completion_length,
-              beta=0.0, ref=None):
+              beta=0.0, ref=None, level="token"):
     """Run TRL's own GRPOTrainer._compute_loss on a minimal fake trainer that returns our log-probs."""
     from trl import GRPOTrainer
 
@@ -189,7 +189,7 @@ def _trl_loss(loss_type, logps_leaf, old, adv, mask, *, eps_low, eps_high, max_c
             return t
 
     fake = SimpleNamespace(
-        top_entropy_quantile=1.0, off_policy_mask_threshold=None, importance_sampling_level="token",
+        top_entropy_quantile=1.0, off_policy_mask_threshold=None, importance_sampling_level=level,
         beta=beta, loss_type=loss_type, epsilon_low=eps_low, epsilon_high=eps_high,
         args=SimpleNamespace(delta=None, use_bias_correction_kl=False, steps_per_generation=1),
         use_vllm=False, vllm_importance_sampling_correction=False, model=SimpleNamespace(training=True),

@@ -133,3 +133,21 @@ def welch_difference(a: list[float], b: list[float], level: float = 0.95
     df = (va + vb) ** 2 / ((va ** 2 / (len(a) - 1) if va else 0) + (vb ** 2 / (len(b) - 1) if vb else 0))
     half = t_quantile(0.5 + level / 2, df) * se
     return ma - mb, ma - mb - half, ma - mb + half
+
+
+def ols_slope(xs: list[float], ys: list[float], level: float = 0.95) -> tuple[float, float, float] | None:
+    """Least-squares slope of ``ys`` on ``xs`` with its two-sided t interval (n - 2 degrees of freedom);
+    None with fewer than 3 points or a single distinct x."""
+    n = len(xs)
+    if n != len(ys):
+        raise ValueError(f"ols_slope: {n} x values for {len(ys)} y values")
+    if n < 3:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        return None
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    sse = sum((y - my - b * (x - mx)) ** 2 for x, y in zip(xs, ys))
+    half = t_quantile(0.5 + level / 2, n - 2) * math.sqrt(sse / (n - 2) / sxx)
+    return b, b - half, b + half

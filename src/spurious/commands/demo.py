@@ -13,7 +13,9 @@ def demo(
                                                     "the random arm, the paper's 0.65 prior (~45 min on 2 cores)."),
     plan: str = typer.Option("default", help="default (~15 min on 2 cores) | full (the claims, 100 phases, more "
                                              "seeds) | conditions (other rewards, no clip, clip range, steps per "
-                                             "phase, the 0.90 prior)."),
+                                             "phase, the 0.90 prior) | mechanism (the follow-up literature's "
+                                             "claims: clip asymmetry, RLOO/REINFORCE, flip(p), entropy "
+                                             "minimisation; docs/mechanism.md)."),
     out: Path = typer.Option(Path("demo"), "-o", "--out", help="Output folder (report.html, runs/, summary.json)."),
     workers: int = typer.Option(2, help="Parallel single-thread worker processes (at most the number of cores)."),
     phases: Optional[int] = typer.Option(None, help="Override the rollout phases per run."),
@@ -99,14 +101,20 @@ def demo(
 
             summary = run_grid(spec, out, workers=workers, on_event=on_event)
         wall = time.time() - t0
-    with console.status("building report.html") as status:
-        def on_stage(stage: str) -> None:
-            status.update(f"building report.html: {stage}")
-            if not console.is_terminal:  # a log gets one line per stage instead of a spinner
-                console.print(f"building report.html: {stage}")
+    if plan == "mechanism":  # its own claims, verdicts and report (spurious.organism.mechanism)
+        from spurious.organism.mechanism import write_mechanism_report
 
-        report = build_demo_report(out, spec, summary, wall_seconds=wall, mode=mode, on_stage=on_stage)
-    for j in judge(summary, list(spec.families)):
+        report, judgements = write_mechanism_report(out, spec, summary, wall_seconds=wall, mode=mode)
+    else:
+        with console.status("building report.html") as status:
+            def on_stage(stage: str) -> None:
+                status.update(f"building report.html: {stage}")
+                if not console.is_terminal:  # a log gets one line per stage instead of a spinner
+                    console.print(f"building report.html: {stage}")
+
+            report = build_demo_report(out, spec, summary, wall_seconds=wall, mode=mode, on_stage=on_stage)
+        judgements = judge(summary, list(spec.families))
+    for j in judgements:
         colour = {"supported": "green", "not supported": "red"}.get(j.verdict, "yellow")
         console.print(f"[{colour}]{j.verdict:>13}[/]  {j.claim}\n               {j.evidence}")
     if summary.get("failed"):

@@ -17,9 +17,10 @@ from dataclasses import replace
 
 from spurious.errors import UsageError
 from spurious.organism.grid import GridSpec
+from spurious.organism.mechanism import mechanism_plan
 from spurious.organism.runner import RunSettings
 
-PLANS = ("default", "full", "conditions")
+PLANS = ("default", "full", "conditions", "mechanism")  # mechanism: spurious.organism.mechanism
 
 
 def default_plan() -> GridSpec:
@@ -57,7 +58,7 @@ def conditions_plan() -> GridSpec:
 
 
 def get_plan(name: str) -> GridSpec:
-    plans = {"default": default_plan, "full": full_plan, "conditions": conditions_plan}
+    plans = {"default": default_plan, "full": full_plan, "conditions": conditions_plan, "mechanism": mechanism_plan}
     if name not in plans:
         raise UsageError(f"unknown plan {name!r}; choose from {list(plans)}")
     return plans[name]()

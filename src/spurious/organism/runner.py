@@ -64,6 +64,20 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("random-eps0.3", "random", {"gamma": 0.5}, {"eps_low": 0.3, "eps_high": 0.3}, description="clip range 0.3"),
     Arm("random-K4", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 4},
         description="4 optimizer steps per phase (3 off-policy)"),
+    # the mechanism study (spurious.organism.mechanism, docs/mechanism.md)
+    Arm("random-eps0.1-0.3", "random", {"gamma": 0.5}, {"eps_low": 0.1, "eps_high": 0.3},
+        description="eps_low 0.1 / eps_high 0.3: the low clip acts more, the high clip less"),
+    Arm("random-eps0.3-0.1", "random", {"gamma": 0.5}, {"eps_low": 0.3, "eps_high": 0.1},
+        description="eps_low 0.3 / eps_high 0.1: the high clip acts more, the low clip less"),
+    Arm("random-rloo", "random", {"gamma": 0.5}, {"advantage": "rloo", "learning_rate_scale": 2.0},
+        description="leave-one-out advantages (no std scaling; 2x step for the ~2x smaller |A|), clipped"),
+    Arm("random-reinforce", "random", {"gamma": 0.5}, {"advantage": "reinforce", "learning_rate_scale": 2.0},
+        description="group-mean-baseline advantages (no std scaling; 2x step), clipped"),
+    *(Arm(f"gt-flip{p:g}", "flip", {"reward": "ground_truth", "p": p}, {"phases": 20},
+          description=f"ground truth flipped w.p. {p:g}, 20 phases") for p in (0.0, 0.2, 0.4, 0.5)),
+    Arm("entropy-min", "constant", {}, {"entropy_coef": -0.05},
+        description="no reward signal (constant reward, A = 0) and the loss term +0.05 x token entropy"),
+    Arm("noise", "noise", {}, description="N(0, 1) reward independent of the response (noise-only control)"),
 )}
 
 

@@ -17,7 +17,7 @@ from spurious.rewards.user import FunctionReward
 
 # Built-ins (import order = registration order; each module registers its reward).
 from spurious.rewards import (  # noqa: E402,F401  isort:skip
-    ground_truth, incorrect, box_format, random_reward, majority_vote, python, no_repetition,
+    ground_truth, incorrect, box_format, random_reward, majority_vote, python, no_repetition, flip, controls,
 )
 from spurious.rewards.compose import AllOf, AnyOf, Not, Product, WeightedSum  # noqa: E402
 from spurious.rewards.ground_truth import GroundTruthReward  # noqa: E402
@@ -27,9 +27,12 @@ from spurious.rewards.random_reward import RandomReward  # noqa: E402
 from spurious.rewards.majority_vote import MajorityVoteReward  # noqa: E402
 from spurious.rewards.python import PythonReward  # noqa: E402
 from spurious.rewards.no_repetition import NoRepetitionReward, has_repetition  # noqa: E402
+from spurious.rewards.flip import FlipReward  # noqa: E402
+from spurious.rewards.controls import ConstantReward, NoiseReward  # noqa: E402
 
 __all__ = [
     "Reward", "Sample", "binary", "score_groups", "get_reward", "list_rewards", "register_reward", "reward_names",
     "FunctionReward", "AllOf", "AnyOf", "Not", "Product", "WeightedSum", "GroundTruthReward", "IncorrectLabelReward",
     "BoxFormatReward", "RandomReward", "MajorityVoteReward", "PythonReward", "NoRepetitionReward", "has_repetition",
+    "FlipReward", "ConstantReward", "NoiseReward",
 ]

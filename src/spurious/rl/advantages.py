@@ -14,6 +14,15 @@ Conventions, all selectable:
 * **whiten** - the official code's extra step (docs/paper.md §3.4 step 2): a token-weighted whitening of the
   per-sequence advantages over every response token of the whole rollout batch (all ranks). It gives
   zero-variance groups the non-zero advantage -m/s. See :func:`whiten_token_weighted`.
+
+Estimators beside GRPO's z-score (the "faithful gradient" controls of the follow-up literature):
+
+* ``rloo`` - leave-one-out baseline: A_i = r_i - mean_{j != i} r_j (TRL 1.16 ``RLOOTrainer`` with
+  ``normalize_advantages=False``). It equals G / (G - 1) x ``reinforce``.
+* ``reinforce`` - REINFORCE with the group-mean baseline: A_i = r_i - mean_g (the same values as ``none``).
+
+Sign masks (arXiv 2506.01347's positive / negative sample reinforcement): ``sign="positive"`` keeps only
+A > 0 (the others become 0), ``"negative"`` only A < 0, ``"both"`` (default) keeps all.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import torch
 
 SCALES = ("group", "batch", "none")
+ADVANTAGE_SIGNS = ("both", "positive", "negative")
 
 
 def group_advantages(rewards: torch.Tensor, group_size: int, *, scale: str = "group", unbiased: bool = True,
@@ -67,19 +77,48 @@ def whiten_token_weighted(advantages: torch.Tensor, lengths: torch.Tensor, *, ep
     return (advantages - m) / s
 
 
-def compute_advantages(rewards: torch.Tensor, group_size: int, *, mode: str = "group", unbiased: bool = True,
-                       eps: float = 1e-4, lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Advantages for one rollout batch by named mode.
+def rloo_advantages(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
+    """Leave-one-out advantages r_i - (sum_g - r_i) / (G - 1) from a flat group-by-group reward tensor."""
+    if group_size < 2:
+        raise ValueError("the leave-one-out baseline needs group_size >= 2")
+    if rewards.dim() != 1 or rewards.numel() % group_size:
+        raise ValueError(f"rewards must be flat with a multiple of group_size={group_size} entries, "
+                         f"got shape {tuple(rewards.shape)}")
+    r = rewards.float().view(-1, group_size)
+    baseline = (r.sum(dim=1, keepdim=True) - r) / (group_size - 1)
+    return (r - baseline).reshape(-1)
 
-    Modes: ``group`` / ``batch`` / ``none`` (see :func:`group_advantages`) and ``official`` (group z-score
-    with the official eps 1e-9 and clamp 10, then :func:`whiten_token_weighted`; needs ``lengths``).
+
+def mask_advantage_sign(advantages: torch.Tensor, sign: str = "both") -> torch.Tensor:
+    """Keep only the positive (``"positive"``) or negative (``"negative"``) advantages; ``"both"``: unchanged."""
+    if sign == "both":
+        return advantages
+    if sign == "positive":
+        return advantages.clamp(min=0.0)
+    if sign == "negative":
+        return advantages.clamp(max=0.0)
+    raise ValueError(f"unknown advantage sign {sign!r}: choose from {ADVANTAGE_SIGNS}")
+
+
+def compute_advantages(rewards: torch.Tensor, group_size: int, *, mode: str = "group", unbiased: bool = True,
+                       eps: float = 1e-4, lengths: torch.Tensor | None = None, sign: str = "both") -> torch.Tensor:
+    """Advantages for one rollout batch by named mode, then :func:`mask_advantage_sign`.
+
+    Modes: ``group`` / ``batch`` / ``none`` (see :func:`group_advantages`), ``official`` (group z-score
+    with the official eps 1e-9 and clamp 10, then :func:`whiten_token_weighted`; needs ``lengths``),
+    ``rloo`` (:func:`rloo_advantages`) and ``reinforce`` (group-mean baseline, = ``none``).
     """
     if mode == "official":
         if lengths is None:
             raise ValueError("advantage mode 'official' needs the response lengths")
         z = group_advantages(rewards, group_size, scale="group", unbiased=unbiased, eps=1e-9, clamp=10.0)
-        return whiten_token_weighted(z, lengths)
-    return group_advantages(rewards, group_size, scale=mode, unbiased=unbiased, eps=eps)
+        adv = whiten_token_weighted(z, lengths)
+    elif mode == "rloo":
+        adv = rloo_advantages(rewards, group_size)
+    else:
+        scale = "none" if mode == "reinforce" else mode
+        adv = group_advantages(rewards, group_size, scale=scale, unbiased=unbiased, eps=eps)
+    return mask_advantage_sign(adv, sign)
 
 
-ADVANTAGE_MODES = SCALES + ("official",)
+ADVANTAGE_MODES = SCALES + ("official", "rloo", "reinforce")

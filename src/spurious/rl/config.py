@@ -15,6 +15,7 @@ TRL mapping (docs/training.md, "The schedule"; checked on real runs by tests/tes
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from spurious.data.templates import get_template
 from spurious.errors import SpuriousError
 from spurious.grading import GRADERS
 from spurious.io import InputError, atomic_open, write_json
-from spurious.rl.advantages import ADVANTAGE_MODES
+from spurious.rl.advantages import ADVANTAGE_MODES, ADVANTAGE_SIGNS
 from spurious.rl.loss import AGGREGATIONS, KL_ESTIMATORS, SURROGATES
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
@@ -83,14 +84,18 @@ class TrainConfig:
     # loss (spurious.rl.loss, spurious.rl.advantages)
     eps_low: float = 0.2
     eps_high: float = 0.2
-    surrogate: str = "clip"                # clip | no-clip | official-no-old-logprob
+    surrogate: str = "clip"                # clip | no-clip | official-no-old-logprob | cispo | gspo
+    cispo_max_ratio: float = 5.0           # cispo: cap on the (detached) importance weight (TRL's epsilon_high)
     loss_aggregation: str = "official"     # token-mean | seq-mean-token-mean | dr-grpo | official
     official_micro_batch: int = 4          # sequences per micro-batch of the "official" aggregation
-    advantage: str = "official"            # official (group z + token whitening, the paper's code) | group | batch | none
+    advantage: str = "official"            # official (group z + token whitening, the paper's code) | group | batch |
+    #                                        none | rloo (leave-one-out) | reinforce (group-mean baseline)
+    advantage_sign: str = "both"           # both | positive | negative: keep only A > 0 / A < 0 (arXiv 2506.01347)
     advantage_unbiased_std: bool = True
     advantage_eps: float = 1e-4
     beta: float = 0.0                      # KL coefficient (0: no reference model)
     kl_estimator: str = "k3"
+    entropy_coef: float = 0.0              # loss - entropy_coef * token entropy (TRL's sign); < 0 minimises entropy
     # sampling
     max_completion_tokens: int = 3072
     temperature: float = 1.0
@@ -199,7 +204,8 @@ class TrainConfig:
             bad("micro_batch_size", f"{self.micro_batch_size} must divide the {per_device} rollouts per "
                                     f"process per optimizer step")
         choices = {"optimizer": OPTIMIZERS, "surrogate": SURROGATES, "loss_aggregation": AGGREGATIONS,
-                   "advantage": ADVANTAGE_MODES, "kl_estimator": KL_ESTIMATORS, "vllm_mode": VLLM_MODES,
+                   "advantage": ADVANTAGE_MODES, "advantage_sign": ADVANTAGE_SIGNS, "kl_estimator": KL_ESTIMATORS,
+                   "vllm_mode": VLLM_MODES,
                    "dtype": ("float32", "bfloat16", "float16")}
         for f, allowed in choices.items():
             if getattr(self, f) not in allowed:
@@ -208,6 +214,10 @@ class TrainConfig:
             v = getattr(self, f)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 bad(f, f"must be a non-negative number, got {v!r}")
+        if self.cispo_max_ratio <= 0:
+            bad("cispo_max_ratio", f"must be > 0, got {self.cispo_max_ratio!r}")
+        if not math.isfinite(self.entropy_coef):
+            bad("entropy_coef", f"must be a finite number, got {self.entropy_coef!r}")
         if self.temperature == 0:
             bad("temperature", "GRPO samples rollouts: temperature must be > 0")
         if self.official_micro_batch < 1:

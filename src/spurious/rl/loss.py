@@ -9,6 +9,15 @@ Surrogates (per token, rho = exp(logp - old_logp)):
 * ``no-clip`` - -rho A on the same schedule (ablation arm 2, "ratio, no clip").
 * ``official-no-old-logprob`` - -exp(logp) A: the official code's only no-clip option
   (``use_policy_loss_wo_old_log_probs``); its gradient is the no-clip one times pi_old (§8.5).
+* ``cispo`` - -sg(min(rho, cispo_max_ratio)) A log pi_theta: clips the importance weight, never the gradient
+  (MiniMax-M1's CISPO as TRL 1.16 ``loss_type="cispo"`` writes it, with its ``epsilon_high`` = our
+  ``cispo_max_ratio``, recommended 5.0; no lower bound).
+* ``gspo`` - PPO-clip on the sequence-level ratio s = exp(mean over the sequence's tokens of (logp - old_logp)),
+  the same s for every token of a sequence (GSPO, arXiv 2507.18071; TRL 1.16 ``importance_sampling_level=
+  "sequence"`` with the ``grpo`` loss, which TRL pairs with the ``seq-mean-token-mean`` aggregation).
+
+An entropy term ``- entropy_coef * H`` per token (TRL's sign: L = L_policy - coef * H; a negative coefficient
+minimises entropy) is aggregated like the policy term (TRL instead takes its token mean per micro-batch).
 
 Aggregations (how per-token losses become one number):
 
@@ -34,18 +43,28 @@ import torch
 
 from spurious.rl.stats import StepStats, token_stats
 
-SURROGATES = ("clip", "no-clip", "official-no-old-logprob")
+SURROGATES = ("clip", "no-clip", "official-no-old-logprob", "cispo", "gspo")
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo", "official")
 KL_ESTIMATORS = ("k1", "k3")
 
 
 def per_token_surrogate(logps: torch.Tensor, old_logps: torch.Tensor, advantages: torch.Tensor, *,
-                        eps_low: float = 0.2, eps_high: float = 0.2, surrogate: str = "clip") -> torch.Tensor:
-    """The (B, T) per-token loss before masking and aggregation."""
+                        eps_low: float = 0.2, eps_high: float = 0.2, surrogate: str = "clip",
+                        mask: torch.Tensor | None = None, cispo_max_ratio: float = 5.0) -> torch.Tensor:
+    """The (B, T) per-token loss before masking and aggregation (``gspo`` needs ``mask``)."""
     adv = advantages.unsqueeze(1) if advantages.dim() == 1 else advantages
     if surrogate == "official-no-old-logprob":
         return -torch.exp(logps) * adv
+    if surrogate == "gspo":
+        if mask is None:
+            raise ValueError("surrogate 'gspo' needs the response mask")
+        m = mask.to(logps.dtype)
+        seq = ((logps - old_logps) * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1.0)
+        s = torch.exp(seq).expand_as(logps)
+        return -torch.min(s * adv, torch.clamp(s, 1 - eps_low, 1 + eps_high) * adv)
     ratio = torch.exp(logps - old_logps)
+    if surrogate == "cispo":
+        return -torch.clamp(ratio, max=cispo_max_ratio).detach() * adv * logps
     if surrogate == "no-clip":
         return -ratio * adv
     if surrogate == "clip":
@@ -95,13 +114,19 @@ def policy_loss(logps: torch.Tensor, old_logps: torch.Tensor, advantages: torch.
                 aggregation: str = "token-mean", max_completion_length: int | None = None,
                 micro_batch_size: int = 4, token_normalizer: torch.Tensor | float | None = None,
                 ref_logps: torch.Tensor | None = None, beta: float = 0.0, kl_estimator: str = "k3",
-                entropies: torch.Tensor | None = None) -> tuple[torch.Tensor, StepStats]:
+                entropies: torch.Tensor | None = None, cispo_max_ratio: float = 5.0,
+                entropy_coef: float = 0.0) -> tuple[torch.Tensor, StepStats]:
     """GRPO loss (to minimise) and its instrumentation (:func:`spurious.rl.stats.token_stats`).
 
     ``old_logps`` may equal ``logps.detach()`` (on-policy step: rho == 1, nothing is clipped).
+    ``entropy_coef != 0`` needs differentiable ``entropies``.
     """
     per_token = per_token_surrogate(logps, old_logps, advantages, eps_low=eps_low, eps_high=eps_high,
-                                    surrogate=surrogate)
+                                    surrogate=surrogate, mask=mask, cispo_max_ratio=cispo_max_ratio)
+    if entropy_coef != 0.0:
+        if entropies is None:
+            raise ValueError("entropy_coef != 0 needs the per-token entropies")
+        per_token = per_token - entropy_coef * entropies
     stats = token_stats(logps, old_logps, advantages, mask, eps_low=eps_low, eps_high=eps_high, entropies=entropies)
     if beta != 0.0:
         if ref_logps is None:

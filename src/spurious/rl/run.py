@@ -230,7 +230,8 @@ def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None
         epsilon=config.eps_low, epsilon_high=config.eps_high,
         beta=config.beta,
         loss_type="grpo",  # unused: SpuriousGRPOTrainer computes the loss itself
-        scale_rewards={"official": "group"}.get(config.advantage, config.advantage),
+        scale_rewards={"official": "group", "rloo": "none", "reinforce": "none"}.get(config.advantage,
+                                                                                     config.advantage),
         max_completion_length=config.max_completion_tokens,
         temperature=config.temperature, top_p=config.top_p, top_k=config.top_k,
         mask_truncated_completions=config.mask_truncated_completions,

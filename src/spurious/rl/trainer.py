@@ -50,7 +50,7 @@ from spurious.rl.advantages import compute_advantages
 from spurious.rl.config import TrainConfig
 from spurious.rl.loss import policy_loss
 from spurious.rl.records import RunRecorder
-from spurious.rl.stats import StepStats
+from spurious.rl.stats import DIAGNOSTIC_PREFIXES, StepStats
 from spurious.rl.vllm_colocate import adapt_colocated_engine, run_seeded_engines
 from spurious.rollout import Rollout
 
@@ -195,7 +195,8 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         if self.sp.advantage == "official":
             lengths = self.accelerator.gather(completion_mask.sum(1))
         adv = compute_advantages(rewards, self.sp.group_size, mode=self.sp.advantage,
-                                 unbiased=self.sp.advantage_unbiased_std, eps=self.sp.advantage_eps, lengths=lengths)
+                                 unbiased=self.sp.advantage_unbiased_std, eps=self.sp.advantage_eps, lengths=lengths,
+                                 sign=self.sp.advantage_sign)
         n = completion_mask.size(0)
         i = self.accelerator.process_index
         return adv[i * n:(i + 1) * n].to(completion_mask.device)
@@ -328,7 +329,7 @@ class SpuriousGRPOTrainer(GRPOTrainer):
             micro_batch_size=self.sp.official_micro_batch,
             token_normalizer=self._token_normalizer(mask) if agg == "token-mean" and training else None,
             ref_logps=inputs.get("ref_per_token_logps"), beta=self.sp.beta, kl_estimator=self.sp.kl_estimator,
-            entropies=entropies)
+            entropies=entropies, cispo_max_ratio=self.sp.cispo_max_ratio, entropy_coef=self.sp.entropy_coef)
         if agg != "token-mean" and training:
             loss = loss / self.current_gradient_accumulation_steps
         if training:
@@ -377,7 +378,8 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         rec: dict[str, Any] = {"kind": "phase", "phase": phase, "optimizer_step": step,
                                "optimizer_steps": len(steps)}
         rec.update(self._phase.rollout)
-        keys = dict.fromkeys(_MEAN_OVER_STEPS + tuple(k for k in (steps[0] if steps else {}) if k.startswith("clip/")))
+        keys = dict.fromkeys(_MEAN_OVER_STEPS + tuple(k for s in steps for k in s
+                                                      if k.startswith(("clip/",) + DIAGNOSTIC_PREFIXES)))
         for key in keys:
             vals = [s[key] for s in steps if s.get(key) is not None and not math.isnan(s[key])]
             if vals:
