@@ -63,12 +63,18 @@ def get_plan(name: str) -> GridSpec:
 
 
 def with_overrides(spec: GridSpec, *, phases: int | None = None, seeds: int | None = None,
-                   families: tuple[str, ...] | None = None, arms: tuple[str, ...] | None = None,
-                   pretrain_steps: int | None = None, lr: float | None = None) -> GridSpec:
-    """A plan with other phases, at most ``seeds`` seeds per arm, a subset of families/arms, another
+                   first_seed: int = 0, families: tuple[str, ...] | None = None,
+                   arms: tuple[str, ...] | None = None, pretrain_steps: int | None = None,
+                   lr: float | None = None) -> GridSpec:
+    """A plan with other phases, at most ``seeds`` seeds per arm, seeds shifted by ``first_seed`` (an arm
+    with n seeds runs ``first_seed .. first_seed + n - 1``), a subset of families/arms, another
     pre-training length."""
+    if first_seed < 0:
+        raise ValueError(f"first seed must be >= 0, got {first_seed}")
+
     def keep(mapping: dict) -> dict:
-        out = {a: (tuple(s)[:seeds] if seeds else tuple(s)) for a, s in mapping.items() if not arms or a in arms}
+        out = {a: tuple(x + first_seed for x in (tuple(s)[:seeds] if seeds else tuple(s)))
+               for a, s in mapping.items() if not arms or a in arms}
         return {a: s for a, s in out.items() if s}
 
     fams = tuple(families or spec.families)
