@@ -185,9 +185,10 @@ def test_plans_and_overrides():
 
     d = get_plan("default")
     cells = d.cells()
-    assert len(cells) == 19 and [c.seed for c in cells] == sorted(c.seed for c in cells)
-    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}
-    assert d.settings.phases == 40
+    assert len(cells) == 31 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "random-anti", "gt"}
+    assert d.arm_seeds("qwen-like")["random-onpolicy"] == d.arm_seeds("qwen-like")["random-onpolicy-anti"]
+    assert d.settings.phases == 30
     full = get_plan("full")
     assert len(full.cells()) == 34 and full.settings.phases == 100
     assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 8

@@ -11,7 +11,7 @@ import typer
 def demo(
     full: bool = typer.Option(False, "--full", help="The stronger study (= --plan full): 100 phases, 8 seeds of "
                                                     "the random arm, the paper's 0.65 prior (~45 min on 2 cores)."),
-    plan: str = typer.Option("default", help="default (~15 min on 2 cores) | full (the claims, 100 phases, more "
+    plan: str = typer.Option("default", help="default (31 runs x 30 phases) | full (the claims, 100 phases, more "
                                              "seeds) | conditions (other rewards, no clip, clip range, steps per "
                                              "phase, the 0.90 prior)."),
     out: Path = typer.Option(Path("demo"), "-o", "--out", help="Output folder (report.html, runs/, summary.json)."),
@@ -27,10 +27,13 @@ def demo(
     arm: Optional[List[str]] = typer.Option(None, "--arm", help="Only these arms (repeatable)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Override the SGD step size of every arm that does not "
                                                           "set its own."),
-    pretrain_steps: Optional[int] = typer.Option(None, help="Override the organisms' pre-training steps (2000)."),
+    pretrain_steps: Optional[int] = typer.Option(None, help="Override the organisms' pre-training steps (2000; "
+                                                            "another value pre-trains into the cache instead of "
+                                                            "using the shipped organisms)."),
     report_only: bool = typer.Option(False, "--report-only", help="Rebuild report.html from finished runs."),
 ) -> None:
-    """Pre-train (or load cached) organisms, run the reward x family grid, write report.html with verdicts."""
+    """Load the shipped organisms (or pre-train other configurations), run the reward x family grid, write
+    report.html with verdicts."""
     import json
     import os
     import time
