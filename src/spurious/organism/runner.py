@@ -154,7 +154,7 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
     from spurious.rewards import get_reward
     from spurious.rl import train
 
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
     out_root = Path(out_root)
     run_dir = out_root / cell.name
     if run_dir.exists():  # an unfinished earlier attempt
@@ -207,6 +207,7 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
         },
         "labels": label_stats, "phases_run": len(result.phases),
         "final_phase": result.final, "wall_seconds": round(time.time() - t0, 1),
+        "cpu_seconds": round(time.process_time() - cpu0, 1),  # this process's CPU: the run's cost on a quiet core
         "provenance": provenance(seed=cell.seed, cell=asdict(cell)),
     }
     for v in out["delta"].values():
