@@ -116,7 +116,7 @@ def test_miniature_grid_end_to_end(organism, tmp_path):
     assert "Verdicts" in html and "inconclusive" in html and "Table 1 analogue" in html
     assert "data:image/png;base64" in html
     assert "organism weights (sha256" in html and rand["organism"]["weights_sha256"] in html
-    assert "qwen-like: random 0, random-onpolicy 0, incorrect 0" in html
+    assert "qwen-like: random 0, random-onpolicy 0, incorrect 0" in html and "seeds planned" in html
 
 
 def test_a_spent_budget_starts_no_run_and_says_so(organism, tmp_path):

@@ -286,9 +286,10 @@ def first_screen(spec: GridSpec, summary: dict[str, Any], verdicts, *, wall_seco
                   "run, so claims that needed them may read inconclusive.")
     sure = ("How sure: each verdict comes from fixed rules (spurious/organism/verdicts.py) applied to the "
             "seeds' changes on held-out problems (the same T=1 samples before and after RL); \"supported\" or "
-            "\"not supported\" only when the 95% interval across seeds rules the other answer out, otherwise "
+            "\"not supported\" only when the 95% interval across seeds (or antithetic pairs of runs) rules the other "
+            "answer out, otherwise "
             "\"inconclusive\". Evidence: mean change [95% interval] (n = seeds).")
-    facts = {"wall time": f"{wall_seconds:.0f} s", "mode": mode, "seeds": seeds_text(spec),
+    facts = {"wall time": f"{wall_seconds:.0f} s", "mode": mode, "seeds planned": seeds_text(spec),
              "runs": f"{sum(g.get('runs', g['n']) for g in summary['groups'])} finished of {len(spec.cells())} planned",
              "organism weights (sha256 of model.safetensors)": organism_hashes(summary.get("organisms", {})),
              "phases per run": spec.settings.phases, "failed runs": summary.get("failed") or "none"}
