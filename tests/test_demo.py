@@ -54,15 +54,23 @@ def test_demo_rejects_bad_options(tmp_path):
 @pytest.mark.timeout(3600)  # the whole default demo: ~15 min on 2 quiet cores, more under load
 def test_default_demo_end_to_end(tmp_path):
     """The real default demo (~15 min on 2 quiet cores): report with four verdict lines and every figure."""
-    env = {**os.environ, "SPURIOUS_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "SPURIOUS_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}  # shipped organisms
     out = tmp_path / "demo"
     proc = subprocess.run([sys.executable, "-m", "spurious", "demo", "--out", str(out)], env=env,
                           capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("report.html")
     summary = json.loads((out / "summary.json").read_text())
-    assert sum(g["n"] for g in summary["groups"]) == 19
+    assert sum(g["runs"] for g in summary["groups"]) == 31 and not summary["cut"]
     html = (out / "report.html").read_text()
     for text in ("(a) clipped random reward", "(b)", "(c)", "(d) ground truth", "Table 1 analogue",
                  "Table 2 analogue", "Clipping diagnostics", "Training curves"):
         assert text in html
+
+
+def test_demo_rejects_a_negative_first_seed_and_a_zero_budget(tmp_path):
+    r = CliRunner().invoke(app, ["demo", "--first-seed", "-1", "--out", str(tmp_path / "d")])
+    assert r.exit_code == 2 and "--first-seed" in r.stderr
+    r = CliRunner().invoke(app, ["demo", "--budget", "0", "--out", str(tmp_path / "d")])
+    assert r.exit_code == 2 and "--budget" in r.stderr
+    assert not (tmp_path / "d").exists()

@@ -58,18 +58,6 @@ def test_saved_organism_reloads_identically(organism):
     assert a.tokenizer.decode(ids[0]) == "3+4*5="
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
-def test_default_pretraining_matches_the_corpus(cache):
-    """The full 2,000-step pre-training reproduces the prior (within 0.03 style, 0.08 accuracy)."""
-    for fam in ("qwen-like", "bad-code"):
-        path = ensure_organism(PretrainConfig(family=fam))
-        cal = json.loads((path / "organism.json").read_text())["calibration"]["sampled"]
-        exp = get_family(fam).expected()
-        assert abs(cal["code_frequency"] - exp["code_frequency"]) < 0.03
-        assert abs(cal["accuracy"] - exp["accuracy"]) < 0.08
-
-
 def test_arm_configs_follow_the_recipe(tmp_path):
     s = RunSettings()
     base = train_config(Cell("qwen-like", "random", 0), s, tmp_path)
@@ -113,6 +101,10 @@ def test_miniature_grid_end_to_end(organism, tmp_path):
     assert len(onp) == 2 and all(s["clip/low_frac"] == 0 and s["clip/high_frac"] == 0 for s in onp)
     inc = json.loads((tmp_path / "runs" / "qwen-like__incorrect__s0" / "result.json").read_text())
     assert inc["labels"]["labels_wrong"] > 0
+    rand = json.loads((tmp_path / "runs" / "qwen-like__random__s0" / "result.json").read_text())
+    assert rand["before"]["sampled"] == inc["before"]["sampled"]  # one seed: the same evaluation samples
+    assert rand["organism"]["weights_sha256"] == json.loads((organism[1] / "organism.json").read_text())[
+        "weights_sha256"]
     g = next(x for x in summary["groups"] if x["arm"] == "random")
     assert g["n"] == 1 and g["accuracy"]["low"] is None  # one seed: no interval
     # resumable: a second invocation runs nothing
@@ -123,6 +115,19 @@ def test_miniature_grid_end_to_end(organism, tmp_path):
     html = report.read_text()
     assert "Verdicts" in html and "inconclusive" in html and "Table 1 analogue" in html
     assert "data:image/png;base64" in html
+    assert "organism weights (sha256" in html and rand["organism"]["weights_sha256"] in html
+    assert "qwen-like: random 0, random-onpolicy 0, incorrect 0" in html and "seeds planned" in html
+
+
+def test_a_spent_budget_starts_no_run_and_says_so(organism, tmp_path):
+    spec = GridSpec(families=("qwen-like",), arms={"random": (0, 1)}, settings=RunSettings(phases=1),
+                    pretrain=TINY_PRETRAIN)
+    events = []
+    summary = run_grid(spec, tmp_path, workers=1, budget_s=1e-9, on_event=lambda k, d: events.append((k, d)))
+    assert summary["cut"] == ["qwen-like__random__s0", "qwen-like__random__s1"] and summary["groups"] == []
+    assert [d for k, d in events if k == "cut"] == [{"cells": summary["cut"]}]
+    assert not (tmp_path / "runs" / "qwen-like__random__s0").exists()
+    assert json.loads((tmp_path / "summary.json").read_text())["budget_seconds"] == 1e-9
 
 
 def _g(family, arm, acc, maj, n=None):
@@ -180,9 +185,10 @@ def test_plans_and_overrides():
 
     d = get_plan("default")
     cells = d.cells()
-    assert len(cells) == 19 and [c.seed for c in cells] == sorted(c.seed for c in cells)
-    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}
-    assert d.settings.phases == 40
+    assert len(cells) == 31 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "random-anti", "gt"}
+    assert d.arm_seeds("qwen-like")["random-onpolicy"] == d.arm_seeds("qwen-like")["random-onpolicy-anti"]
+    assert d.settings.phases == 30
     full = get_plan("full")
     assert len(full.cells()) == 34 and full.settings.phases == 100
     assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 8
@@ -191,6 +197,11 @@ def test_plans_and_overrides():
     small = with_overrides(d, phases=3, seeds=1, families=("qwen-like",), arms=("random",), pretrain_steps=10)
     assert [c.name for c in small.cells()] == ["qwen-like__random__s0"]
     assert small.settings.phases == 3 and small.pretrain_config("qwen-like").steps == 10
+    shifted = with_overrides(d, first_seed=10)
+    assert shifted.arm_seeds("qwen-like")["random"] == tuple(10 + s for s in d.arm_seeds("qwen-like")["random"])
+    assert min(c.seed for c in shifted.cells()) == 10 and len(shifted.cells()) == len(d.cells())
+    with pytest.raises(ValueError):
+        with_overrides(d, first_seed=-1)
     with pytest.raises(ValueError):
         get_plan("huge")
 
@@ -211,3 +222,31 @@ def test_summarize_ignores_missing_cells(tmp_path):
         GridSpec(families=("nope",), arms={"random": (0,)})
     with pytest.raises(ValueError):
         GridSpec(families=("qwen-like",), arms={"nope": (0,)})
+
+
+def _fake_result(runs_dir, family, arm, seed, acc, maj):
+    from spurious.io import write_json
+
+    sampled = {"code_frequency": 0.8, "accuracy": 0.8, "boxed_rate": 0.9}
+    write_json(runs_dir / f"{family}__{arm}__s{seed}" / "result.json", {
+        "cell": {"family": family, "arm": arm, "seed": seed}, "wall_seconds": 1.0,
+        "delta": {"accuracy": acc, "greedy_accuracy": 0.0, "code_frequency": maj, "majority_frequency": maj,
+                  "boxed_rate": 0.0},
+        "before": {"sampled": sampled}, "after": {"sampled": sampled}})
+
+
+def test_antithetic_twins_are_summarised_as_pairs(tmp_path):
+    spec = GridSpec(families=("qwen-like",), arms={"random": (0, 1, 2), "random-anti": (0, 1, 2), "gt": (0,)})
+    for seed, (a, b) in enumerate([(0.10, 0.02), (-0.02, 0.12), (0.08, 0.04)]):
+        _fake_result(tmp_path, "qwen-like", "random", seed, a, a)
+        if seed < 2:  # seed 2's twin has not finished: no pair
+            _fake_result(tmp_path, "qwen-like", "random-anti", seed, b, b)
+    _fake_result(tmp_path, "qwen-like", "gt", 0, 0.2, 0.1)
+    groups = {g["arm"]: g for g in summarize(spec, tmp_path)["groups"]}
+    assert set(groups) == {"random", "gt"}
+    r = groups["random"]
+    assert r["paired"] and r["n"] == 2 and r["runs"] == 4 and r["seeds"] == [0, 1]
+    assert r["accuracy_values"] == pytest.approx([0.06, 0.05]) and r["majority_rose"] == 2
+    assert not groups["gt"]["paired"] and groups["gt"]["n"] == 1
+    alone = GridSpec(families=("qwen-like",), arms={"random-anti": (0, 1)})  # no base arm: its own runs
+    assert summarize(alone, tmp_path)["groups"][0]["n"] == 2

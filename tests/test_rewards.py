@@ -489,3 +489,11 @@ def test_every_builtin_reward_is_binary_on_mixed_inputs(fake_grading):
         assert set(reward(samples)) <= {0.0, 1.0}, name
     assert isinstance(get_reward("!python"), Not)
     assert isinstance(get_reward("python & format"), AllOf)
+
+
+def test_antithetic_random_mirrors_every_draw():
+    samples = _draws(n_prompts=50, group=16, steps=(0, 1))
+    plain, anti = get_reward("random", seed=3)(samples), get_reward("random", seed=3, antithetic=True)(samples)
+    assert [1.0 - v for v in plain] == anti  # gamma 0.5: the exact opposite
+    low = get_reward("random", gamma=0.2, seed=3, antithetic=True)(samples)
+    assert abs(sum(low) / len(low) - 0.2) < 0.05 and get_reward("random", antithetic=True).params["antithetic"]

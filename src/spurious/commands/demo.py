@@ -11,7 +11,7 @@ import typer
 def demo(
     full: bool = typer.Option(False, "--full", help="The stronger study (= --plan full): 100 phases, 8 seeds of "
                                                     "the random arm, the paper's 0.65 prior (~45 min on 2 cores)."),
-    plan: str = typer.Option("default", help="default (~15 min on 2 cores) | full (the claims, 100 phases, more "
+    plan: str = typer.Option("default", help="default (31 runs x 30 phases) | full (the claims, 100 phases, more "
                                              "seeds) | conditions (other rewards, no clip, clip range, steps per "
                                              "phase, the 0.90 prior) | mechanism (the follow-up literature's "
                                              "claims: clip asymmetry, RLOO/REINFORCE, flip(p), entropy "
@@ -19,15 +19,23 @@ def demo(
     out: Path = typer.Option(Path("demo"), "-o", "--out", help="Output folder (report.html, runs/, summary.json)."),
     workers: int = typer.Option(2, help="Parallel single-thread worker processes (at most the number of cores)."),
     phases: Optional[int] = typer.Option(None, help="Override the rollout phases per run."),
-    seeds: Optional[int] = typer.Option(None, help="Override: run seeds 0..N-1 of every arm."),
+    seeds: Optional[int] = typer.Option(None, help="Override: run at most N seeds of every arm."),
+    first_seed: int = typer.Option(0, "--first-seed", help="Shift every arm's seeds: an arm with n seeds runs "
+                                                           "K..K+n-1 (another, disjoint seed set per K step of n)."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Wall-time budget in minutes: no run starts "
+                                           "unless it is expected to finish in time; the report says which runs "
+                                           "were cut (rerun with the same -o to complete them)."),
     family: Optional[List[str]] = typer.Option(None, "--family", help="Only these families (repeatable)."),
     arm: Optional[List[str]] = typer.Option(None, "--arm", help="Only these arms (repeatable)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Override the SGD step size of every arm that does not "
                                                           "set its own."),
-    pretrain_steps: Optional[int] = typer.Option(None, help="Override the organisms' pre-training steps (2000)."),
+    pretrain_steps: Optional[int] = typer.Option(None, help="Override the organisms' pre-training steps (2000; "
+                                                            "another value pre-trains into the cache instead of "
+                                                            "using the shipped organisms)."),
     report_only: bool = typer.Option(False, "--report-only", help="Rebuild report.html from finished runs."),
 ) -> None:
-    """Pre-train (or load cached) organisms, run the reward x family grid, write report.html with verdicts."""
+    """Load the shipped organisms (or pre-train other configurations), run the reward x family grid, write
+    report.html with verdicts."""
     import json
     import os
     import time
@@ -46,11 +54,14 @@ def demo(
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     console = wide_console(stderr=True)
-    check_positive(workers=workers, phases=phases, seeds=seeds, pretrain_steps=pretrain_steps)
+    check_positive(workers=workers, phases=phases, seeds=seeds, pretrain_steps=pretrain_steps, budget=budget)
+    if first_seed < 0:
+        raise UsageError(f"--first-seed must be >= 0, got {first_seed}", option="--first-seed")
     plan = "full" if full else plan
     base_spec = get_plan(plan)  # unknown plan, family or arm: a UsageError
-    spec = with_overrides(base_spec, phases=phases, seeds=seeds, families=tuple(family) if family else None,
-                          arms=tuple(arm) if arm else None, pretrain_steps=pretrain_steps, lr=lr)
+    spec = with_overrides(base_spec, phases=phases, seeds=seeds, first_seed=first_seed,
+                          families=tuple(family) if family else None, arms=tuple(arm) if arm else None,
+                          pretrain_steps=pretrain_steps, lr=lr)
     unknown = [a for a in (arm or []) if a not in base_spec.all_arms()]
     if unknown:
         raise UsageError(f"{', '.join(map(repr, unknown))} not in plan {plan!r}; its arms: "
@@ -95,11 +106,15 @@ def demo(
                                            f"Δcode {d['code_frequency']:+.3f}  ({data['wall_seconds']:.0f} s)")
                 elif kind == "cell_failed":
                     progress.console.print(f"  [red]failed[/] {data['cell']}: {data['error']}")
+                elif kind == "cut":
+                    progress.console.print(f"  [yellow]budget[/]: {len(data['cells'])} run(s) will not start "
+                                           f"(they would end after {budget:g} min)")
                 elif kind == "tick":
                     progress.update(task, total=data["phases_total"] or 1, completed=data["phases_done"],
                                     note=f"{len(done_cells)} runs done; running {', '.join(data['running'])}")
 
-            summary = run_grid(spec, out, workers=workers, on_event=on_event)
+            summary = run_grid(spec, out, workers=workers, on_event=on_event,
+                               budget_s=None if budget is None else 60 * budget)
         wall = time.time() - t0
     if plan == "mechanism":  # its own claims, verdicts and report (spurious.organism.mechanism)
         from spurious.organism.mechanism import write_mechanism_report
@@ -117,6 +132,10 @@ def demo(
     for j in judgements:
         colour = {"supported": "green", "not supported": "red"}.get(j.verdict, "yellow")
         console.print(f"[{colour}]{j.verdict:>13}[/]  {j.claim}\n               {j.evidence}")
+    if summary.get("cut"):
+        console.print(f"[yellow]stopped early[/] (--budget {budget:g} min): {len(summary['cut'])} of "
+                      f"{len(spec.cells())} runs cut: {', '.join(summary['cut'])}; verdicts above use the runs that "
+                      "finished (rerun the same command to complete the plan)")
     if summary.get("failed"):
         console.print(f"[red]{len(summary['failed'])} run(s) failed[/] (rerun the same command to retry them): "
                       + ", ".join(summary["failed"]))

@@ -33,9 +33,14 @@ def pretrain(
     size: str = typer.Option("tiny", help="Size preset: tiny (2x64) or small (3x128)."),
     steps: int = typer.Option(2000, help="Optimizer steps (64 fresh demonstrations each)."),
     seed: int = typer.Option(0, help="Initialisation and corpus seed."),
-    force: bool = typer.Option(False, help="Retrain even if the cache has this configuration."),
+    force: bool = typer.Option(False, help="Retrain even if the cache (or --into) has this configuration."),
+    into: Optional[Path] = typer.Option(None, "--into", help="Write <into>/<key>/ instead of the cache (the package's "
+                                                             "shipped organisms: src/spurious/organism/pretrained)."),
 ) -> None:
-    """Pre-train organisms (cached under $SPURIOUS_CACHE/organisms, default ~/.cache/spurious) and show calibration."""
+    """Pre-train organisms and show their calibration.
+
+    Without --into, a configuration the package ships is loaded, not retrained (--force rebuilds it into the
+    cache); others are cached under $SPURIOUS_CACHE/organisms (default ~/.cache/spurious)."""
     import os
     import shutil
 
@@ -46,20 +51,26 @@ def pretrain(
     from spurious.errors import UsageError, check_positive
     from spurious.organism.corpus import get_family
     from spurious.organism.model import get_size
-    from spurious.organism.pretrain import PretrainConfig, ensure_organism, organism_dir
+    from spurious.organism.pretrain import PretrainConfig, cache_root, ensure_organism, organism_dir, pretrain
 
     console = wide_console(stderr=True)
     check_positive(steps=steps)
     get_size(size)  # unknown family or size: a UsageError
     configs = [PretrainConfig(family=get_family(f).name, size=size, steps=steps, seed=seed) for f in family]
     for cfg in configs:
-        d = organism_dir(cfg)
+        d = (into / cfg.key()) if into else (cache_root() / cfg.key() if force else organism_dir(cfg))
         if force and d.exists():
             shutil.rmtree(d)
         with Progress(console=console) as prog:
             task = prog.add_task(f"pre-train {cfg.family}", total=cfg.steps)
-            path = ensure_organism(cfg, on_step=lambda s, loss: prog.update(
-                task, completed=s + 1, description=f"pre-train {cfg.family} loss {loss:.3f}"))
+
+            def on_step(s: int, loss: float) -> None:
+                prog.update(task, completed=s + 1, description=f"pre-train {cfg.family} loss {loss:.3f}")
+
+            if into or force:
+                path = d if (d / "organism.json").exists() else pretrain(cfg, d, on_step=on_step)
+            else:
+                path = ensure_organism(cfg, on_step=on_step)
             prog.update(task, completed=cfg.steps)
         _show(path, wide_console())
         typer.echo(str(path))

@@ -113,13 +113,19 @@ def _phases_done(run_dir: Path) -> int:
         return 0
 
 
-def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Callable[[str, dict], None] | None = None
-             ) -> dict[str, Any]:
+def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Callable[[str, dict], None] | None = None,
+             budget_s: float | None = None) -> dict[str, Any]:
     """Pre-train (or load) every family's organism, run every unfinished cell, aggregate; returns the summary.
 
     ``on_event(kind, data)`` receives ``("pretrained", {family, path})``, ``("cell_done", {...})``,
     ``("cell_failed", {cell, error})`` (the grid goes on; failures are listed in the summary and rerun next
-    time), ``("tick", {phases_done, phases_total})`` about once a second, for progress displays.
+    time), ``("tick", {phases_done, phases_total})`` about once a second, for progress displays, and
+    ``("cut", {cells})`` once when the budget stops the plan.
+
+    ``budget_s``: wall-time budget from the call. A cell starts only if it is expected to finish within it
+    (expected duration: the mean of this call's finished cells, none finished: assumed to fit); running
+    cells always finish, so the grid can overrun by at most one cell. Cells not started are listed in the
+    summary's ``cut`` and, like failures, run on the next invocation with the same ``-o``.
     """
     out = Path(out)
     runs_dir = out / "runs"
@@ -136,6 +142,8 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
     total_phases = len(todo) * spec.settings.phases
     organisms: dict[str, str] = {}
     failed: dict[str, str] = {}
+    cut: list[str] = []
+    durations: list[float] = []
     import threading
 
     # PR_SET_PDEATHSIG fires when the spawning *thread* exits: ask for it only from the main thread.
@@ -156,22 +164,30 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
                 else:
                     cell = running.pop(fut)
                     try:
-                        emit("cell_done", {"cell": cell.name, **fut.result()})
+                        res = fut.result()
+                        durations.append(res["wall_seconds"])
+                        emit("cell_done", {"cell": cell.name, **res})
                     except Exception as e:  # noqa: BLE001 - one broken run must not lose the others
                         failed[cell.name] = f"{type(e).__name__}: {e}"
                         emit("cell_failed", {"cell": cell.name, "error": failed[cell.name]})
+            if budget_s is not None and pending_cells and not cut:
+                expected = sum(durations) / len(durations) if durations else 0.0
+                if time.time() - t0 + expected > budget_s:
+                    cut = [c.name for c in pending_cells]
+                    pending_cells = []
+                    emit("cut", {"cells": cut})
             # queue cells whose organism is ready, keeping at most `workers` jobs in flight
             for cell in list(pending_cells):
-                if len(futures) >= workers + 1:
+                if len(futures) >= (workers if budget_s is not None else workers + 1):  # budget: start on submit
                     break
                 if cell.family in organisms:
                     f = pool.submit(_cell_job, cell, organisms[cell.family], str(runs_dir), spec.settings)
                     running[f] = cell
                     futures.add(f)
                     pending_cells.remove(cell)
-            done_phases = (len(todo) - len(pending_cells) - len(running)) * spec.settings.phases + sum(
+            done_phases = (len(todo) - len(cut) - len(pending_cells) - len(running)) * spec.settings.phases + sum(
                 _phases_done(runs_dir / c.name) for c in running.values())
-            emit("tick", {"phases_done": done_phases, "phases_total": total_phases,
+            emit("tick", {"phases_done": done_phases, "phases_total": total_phases - len(cut) * spec.settings.phases,
                           "running": [c.name for c in running.values()], "elapsed": time.time() - t0})
             if not futures and pending_cells:
                 raise RuntimeError(f"no organism for {pending_cells[0].family}")
@@ -179,6 +195,8 @@ def run_grid(spec: GridSpec, out: str | Path, *, workers: int = 2, on_event: Cal
     summary["wall_seconds"] = round(time.time() - t0, 1)
     summary["organisms"] = organisms
     summary["failed"] = failed
+    summary["cut"] = cut
+    summary["budget_seconds"] = budget_s
     write_json(out / "summary.json", {**summary, "provenance": provenance(grid=spec.to_dict())})
     return summary
 
@@ -195,28 +213,53 @@ def _ci(values: Sequence[float]) -> dict[str, float | int | None]:
     return {"n": m.n, "mean": m.mean, "low": None if nan else m.low, "high": None if nan else m.high}
 
 
-def summarize(spec: GridSpec, runs_dir: str | Path) -> dict[str, Any]:
-    """Per (family, arm): every delta's mean with its 95% t-interval across seeds, and sign counts."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+def _units(spec: GridSpec, runs_dir: str | Path) -> dict[tuple[str, str], list[tuple[int, list[dict]]]]:
+    """Finished results per (family, arm) as independent units: one per seed, or, for an arm run together
+    with its antithetic twin (``Arm.twin_of``), one per seed where both finished (the pair)."""
+    found: dict[tuple[str, str], dict[int, dict]] = {}
     for cell in spec.cells():
         r = load_result(runs_dir, cell)
         if r is not None:
-            groups.setdefault((cell.family, cell.arm), []).append(r)
+            found.setdefault((cell.family, cell.arm), {})[cell.seed] = r
+    units: dict[tuple[str, str], list[tuple[int, list[dict]]]] = {}
+    for (fam, arm), by_seed in found.items():
+        base = get_arm(arm).twin_of
+        if base and base in spec.arm_seeds(fam):
+            continue  # summarised with its base arm
+        twin = next((a for a in spec.arm_seeds(fam) if get_arm(a).twin_of == arm), None)
+        mates = found.get((fam, twin), {}) if twin else None
+        if mates is None:
+            units[(fam, arm)] = [(s, [r]) for s, r in by_seed.items()]
+        else:
+            units[(fam, arm)] = [(s, [r, mates[s]]) for s, r in by_seed.items() if s in mates]
+    return {k: v for k, v in units.items() if v}
+
+
+def summarize(spec: GridSpec, runs_dir: str | Path) -> dict[str, Any]:
+    """Per (family, arm): every delta's mean with its 95% t-interval across units (seeds, or antithetic pairs
+    whose value is the mean of the two runs), and sign counts."""
     rows = []
-    for (fam, arm), results in groups.items():
-        row: dict[str, Any] = {"family": fam, "arm": arm, "seeds": [r["cell"]["seed"] for r in results]}
+    for (fam, arm), units in _units(spec, runs_dir).items():
+        results = [r for _, rs in units for r in rs]
+
+        def values(k: str) -> list[float]:
+            return [sum(r["delta"][k] for r in rs) / len(rs) for _, rs in units]
+
+        row: dict[str, Any] = {"family": fam, "arm": arm, "seeds": [s for s, _ in units],
+                               "paired": len(units[0][1]) == 2}
         for k in DELTA_KEYS:
-            row[k] = _ci([r["delta"][k] for r in results])
-        n = len(results)
-        row["majority_values"] = [r["delta"]["majority_frequency"] for r in results]
-        row["accuracy_values"] = [r["delta"]["accuracy"] for r in results]
-        row["majority_rose"] = sum(r["delta"]["majority_frequency"] > 0 for r in results)
-        row["accuracy_rose"] = sum(r["delta"]["accuracy"] > 0 for r in results)
+            row[k] = _ci(values(k))
+        n = len(units)
+        row["majority_values"] = values("majority_frequency")
+        row["accuracy_values"] = values("accuracy")
+        row["majority_rose"] = sum(v > 0 for v in row["majority_values"])
+        row["accuracy_rose"] = sum(v > 0 for v in row["accuracy_values"])
         row["n"] = n
+        row["runs"] = len(results)
         row["before"] = results[0]["before"]
-        row["after_mean"] = {k: sum(r["after"]["sampled"][k] or 0 for r in results) / n
+        row["after_mean"] = {k: sum(r["after"]["sampled"][k] or 0 for r in results) / len(results)
                              for k in ("code_frequency", "accuracy", "boxed_rate")}
-        row["wall_seconds_mean"] = sum(r["wall_seconds"] for r in results) / n
+        row["wall_seconds_mean"] = sum(r["wall_seconds"] for r in results) / len(results)
         rows.append(row)
     return {"groups": rows}
 

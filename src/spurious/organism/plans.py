@@ -1,12 +1,19 @@
 """The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full`` and ``conditions``.
 
-Budget, measured on the project's 2-core machine with two single-thread workers: pre-training 3 organisms
-~4 min (two at a time); a 40-phase run of the recipe (32 x 16 rollouts per phase) ~55 s with its
-evaluation. The default is 19 runs x 40 phases (754 s wall from a fresh cache): the claims' arms with the
-fewest seeds the verdict rules accept (ground truth with 2 seeds: its gains are large and consistent).
+The organisms are shipped with the package (no pre-training). ``default``: 31 runs x 30 phases, the
+claims' arms with seeds spent where the verdicts are borderline (docs/organism.md, "Statistical design"):
+
+* qwen-like random (claims a, c): 7 independent seeds;
+* the on-policy control (c) as 3 antithetic pairs (a run and its twin with every reward draw mirrored:
+  the first-order random walk cancels in the pair mean, 4-5x less variance per run in the tabular model);
+* bad-code and no-code random (b): 3 antithetic pairs each;
+* ground truth (d): 2 seeds per family (its gains are large and consistent).
+
+Before and after RL every run is evaluated on the same samples (common random numbers, organism.runner).
+The plan is fixed: no adaptive stopping; ``--budget`` cuts runs by elapsed time only, never by results.
 
 ``full``: the same claims at 100 phases with more seeds (8 for the qwen-like random arm) plus the paper's
-own 0.65 prior: 34 runs (measured: 45 min on 2 cores including pre-training).
+own 0.65 prior: 34 runs (measured before the organisms were shipped: 45 min on 2 cores).
 ``conditions``: the other rewards (format, majority vote, incorrect) and the conditions map (no clip at the
 recipe's and at half its step, clip range 0.1/0.3, 4 instead of 8 steps per phase, the 0.90 prior).
 """
@@ -24,12 +31,13 @@ PLANS = ("default", "full", "conditions", "mechanism")  # mechanism: spurious.or
 
 
 def default_plan() -> GridSpec:
+    pairs = (0, 1, 2)
     return GridSpec(
         families=("qwen-like", "bad-code", "no-code"),
-        arms={"random": (0, 1, 2, 3), "random-onpolicy": (0, 1, 2), "gt": (0, 1)},
-        settings=RunSettings(phases=40),
-        family_arms={"bad-code": {"random": (0, 1, 2), "gt": (0, 1)},
-                     "no-code": {"random": (0, 1, 2), "gt": (0, 1)}},
+        arms={"random": tuple(range(7)), "random-onpolicy": pairs, "random-onpolicy-anti": pairs, "gt": (0, 1)},
+        settings=RunSettings(phases=30),
+        family_arms={"bad-code": {"random": pairs, "random-anti": pairs, "gt": (0, 1)},
+                     "no-code": {"random": pairs, "random-anti": pairs, "gt": (0, 1)}},
     )
 
 
@@ -65,12 +73,18 @@ def get_plan(name: str) -> GridSpec:
 
 
 def with_overrides(spec: GridSpec, *, phases: int | None = None, seeds: int | None = None,
-                   families: tuple[str, ...] | None = None, arms: tuple[str, ...] | None = None,
-                   pretrain_steps: int | None = None, lr: float | None = None) -> GridSpec:
-    """A plan with other phases, at most ``seeds`` seeds per arm, a subset of families/arms, another
+                   first_seed: int = 0, families: tuple[str, ...] | None = None,
+                   arms: tuple[str, ...] | None = None, pretrain_steps: int | None = None,
+                   lr: float | None = None) -> GridSpec:
+    """A plan with other phases, at most ``seeds`` seeds per arm, seeds shifted by ``first_seed`` (an arm
+    with n seeds runs ``first_seed .. first_seed + n - 1``), a subset of families/arms, another
     pre-training length."""
+    if first_seed < 0:
+        raise UsageError(f"first seed must be >= 0, got {first_seed}")
+
     def keep(mapping: dict) -> dict:
-        out = {a: (tuple(s)[:seeds] if seeds else tuple(s)) for a, s in mapping.items() if not arms or a in arms}
+        out = {a: tuple(x + first_seed for x in (tuple(s)[:seeds] if seeds else tuple(s)))
+               for a, s in mapping.items() if not arms or a in arms}
         return {a: s for a, s in out.items() if s}
 
     fams = tuple(families or spec.families)

@@ -14,9 +14,17 @@ accuracy falls far below the corpus value. The result is a normal Hugging Face
 directory (model + tokenizer) plus ``organism.json`` with the configuration, the calibration table
 (style frequency, accuracy per style, boxed rate; T=1 and greedy) and provenance.
 
-Cache: ``$SPURIOUS_CACHE/organisms/<hash>/`` (default ``~/.cache/spurious``); the hash covers the
-family's full specification, the size preset and every training setting, so a changed prior never
-reuses a stale model.
+Where an organism comes from (:func:`ensure_organism`): the organisms shipped with the package
+(``spurious/organism/pretrained/<key>/``, built by ``spurious organism pretrain --into``) when the
+configuration's key matches one, so every machine starts from the same weights; otherwise the cache
+``$SPURIOUS_CACHE/organisms/<key>/`` (default ``~/.cache/spurious``), pre-training on a miss. The key
+hashes the family's full specification, the size preset and every training setting, so a changed prior
+never reuses a stale model.
+
+Reproducibility: pre-training runs on one torch thread whatever the caller's setting (the float
+reduction order, hence the weights, depends on the thread count); the same configuration on the same
+machine then gives bit-identical weights. ``organism.json`` records ``weights_sha256``, the sha256 of
+``model.safetensors``.
 """
 
 from __future__ import annotations
@@ -71,8 +79,27 @@ def cache_root() -> Path:
     return Path(os.environ.get("SPURIOUS_CACHE") or Path.home() / ".cache" / "spurious") / "organisms"
 
 
+SHIPPED_ROOT = Path(__file__).parent / "pretrained"
+
+
+def shipped_dir(config: PretrainConfig) -> Path | None:
+    """The organism shipped with the package for ``config``, if there is one."""
+    d = SHIPPED_ROOT / config.key()
+    return d if (d / "organism.json").exists() else None
+
+
 def organism_dir(config: PretrainConfig) -> Path:
-    return cache_root() / config.key()
+    """Where ``config``'s organism lives: the shipped copy if there is one, else its cache folder."""
+    return shipped_dir(config) or cache_root() / config.key()
+
+
+def weights_sha256(path: str | os.PathLike) -> str:
+    """sha256 of an organism folder's ``model.safetensors`` (what ``sha256sum`` prints)."""
+    h = hashlib.sha256()
+    with open(Path(path) / "model.safetensors", "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def lr_at(step: int, config: PretrainConfig) -> float:
@@ -113,10 +140,22 @@ def _batch(tokenizer, demos, keep_first=None):
 
 def pretrain(config: PretrainConfig, out_dir: str | os.PathLike | None = None,
              on_step: Callable[[int, float], None] | None = None) -> Path:
-    """Train an organism from scratch, calibrate it and save it (atomically) to ``out_dir``."""
+    """Train an organism from scratch on one torch thread, calibrate it and save it (atomically) to
+    ``out_dir``."""
     import torch
 
-    out = Path(out_dir) if out_dir else organism_dir(config)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _pretrain(config, out_dir, on_step)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pretrain(config: PretrainConfig, out_dir, on_step) -> Path:
+    import torch
+
+    out = Path(out_dir) if out_dir else cache_root() / config.key()
     family = get_family(config.family)
     _, eval_problems = split_problems(config.split_seed, config.n_eval)
     tok = build_tokenizer()
@@ -150,7 +189,8 @@ def pretrain(config: PretrainConfig, out_dir: str | os.PathLike | None = None,
     model.save_pretrained(tmp)
     tok.save_pretrained(tmp)
     write_json(tmp / "organism.json", {
-        "key": config.key(), **config.full(), "expected": family.expected(), "calibration": calib,
+        "key": config.key(), **config.full(), "weights_sha256": weights_sha256(tmp),
+        "expected": family.expected(), "calibration": calib,
         "final_loss": loss_val, "train_seconds": round(train_s, 1), "parameters": n_parameters(model),
         "provenance": provenance(pretrain_config=asdict(config)),
     })
@@ -187,7 +227,7 @@ def load_organism(path: str | os.PathLike) -> Organism:
 
 
 def ensure_organism(config: PretrainConfig, on_step: Callable[[int, float], None] | None = None) -> Path:
-    """The cached organism's directory, pre-training it first if it is not there."""
+    """The organism's directory (shipped, else cached), pre-training it into the cache if it is in neither."""
     d = organism_dir(config)
     if (d / "organism.json").exists():
         return d

@@ -16,6 +16,7 @@ from spurious.analysis.plots import PALETTE
 from spurious.analysis.transitions import bucket_name, contribution_scores
 from spurious.organism.corpus import get_family
 from spurious.organism.grid import GridSpec, summarize
+from spurious.organism.pretrain import weights_sha256
 from spurious.organism.runner import Cell, get_arm, load_result
 from spurious.organism.verdicts import judge
 from spurious.provenance import provenance
@@ -191,7 +192,8 @@ def grid_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         def half(k):
             c = g[k]
             return None if c["low"] is None else (c["high"] - c["low"]) / 2
-        rows.append({"family": g["family"], "arm": g["arm"], "seeds": g["n"],
+        rows.append({"family": g["family"], "arm": g["arm"] + (" + twin (pairs)" if g.get("paired") else ""),
+                     "seeds": g["n"],
                      "acc before %": 100 * g["before"]["sampled"]["accuracy"],
                      "acc after %": 100 * g["after_mean"]["accuracy"],
                      "Δacc pts": 100 * ci("accuracy"), "± (95%)": None if half("accuracy") is None
@@ -223,6 +225,61 @@ def simulator_rows(replicas: int = 1000) -> list[dict[str, Any]]:
             for r in rows]
 
 
+CLAIM_CONTEXT = (
+    "The claim. arXiv 2506.10947 (\"Spurious Rewards\") reports that reinforcement learning with a reward "
+    "that carries no information (a coin flip, unrelated to the answer) still raised the math accuracy of "
+    "Qwen2.5-Math models, and traces it to the clipping in PPO/GRPO's objective: clipped updates favour what "
+    "the model already does most often, so training amplifies the model's dominant way of answering (for "
+    "Qwen2.5-Math, reasoning in code). That helps only if the dominant way is the accurate one, and disappears "
+    "without the clip. This run replays the experiment on tiny models whose pre-training we control: "
+    "(a) the dominant style is accurate - a coin-flip reward should raise it and accuracy; (b) the dominant "
+    "style is inaccurate, or code is rare - it should not help; (c) without the clip it should not drift; "
+    "(d) a real reward (ground truth) helps every model.")
+
+
+def seeds_text(spec: GridSpec) -> str:
+    """Every arm's seeds, compactly: ``qwen-like: random 0-9, gt 0-1; bad-code: ...``."""
+    def span(seeds: tuple[int, ...]) -> str:
+        s = sorted(seeds)
+        return f"{s[0]}-{s[-1]}" if s == list(range(s[0], s[-1] + 1)) and len(s) > 1 else ",".join(map(str, s))
+    return "; ".join(f"{f}: " + ", ".join(f"{a} {span(s)}" for a, s in spec.arm_seeds(f).items())
+                     for f in spec.families)
+
+
+def organism_hashes(organisms: dict[str, str]) -> dict[str, str]:
+    """Family -> sha256 of the organism's weights (as recorded in its organism.json)."""
+    out = {}
+    for fam, path in organisms.items():
+        info = json.loads((Path(path) / "organism.json").read_text())
+        out[fam] = info.get("weights_sha256") or weights_sha256(path)
+    return out
+
+
+def first_screen(spec: GridSpec, summary: dict[str, Any], verdicts, *, wall_seconds: float, mode: str) -> list[Any]:
+    """What was claimed, what this run found, how sure, how long; seeds, weights' hash, what a budget cut."""
+    decided = sum(j.verdict != "inconclusive" for j in verdicts)
+    cut = summary.get("cut") or []
+    found = (f"What this run found: {decided} of {len(verdicts)} claims decided "
+             f"({', '.join(f'{j.claim[:3]} {j.verdict}' for j in verdicts)}), in {wall_seconds / 60:.1f} min of "
+             f"wall time.")
+    if cut:
+        found += (f" Stopped early by the time budget: {len(cut)} of {len(spec.cells())} planned runs were not "
+                  "run, so claims that needed them may read inconclusive.")
+    sure = ("How sure: each verdict comes from fixed rules (spurious/organism/verdicts.py) applied to the "
+            "seeds' changes on held-out problems (the same T=1 samples before and after RL); \"supported\" or "
+            "\"not supported\" only when the 95% interval across seeds (or antithetic pairs of runs) rules the other "
+            "answer out, otherwise "
+            "\"inconclusive\". Evidence: mean change [95% interval] (n = seeds).")
+    facts = {"wall time": f"{wall_seconds:.0f} s", "mode": mode, "seeds planned": seeds_text(spec),
+             "runs": f"{sum(g.get('runs', g['n']) for g in summary['groups'])} finished of {len(spec.cells())} planned",
+             "organism weights (sha256 of model.safetensors)": organism_hashes(summary.get("organisms", {})),
+             "phases per run": spec.settings.phases, "failed runs": summary.get("failed") or "none"}
+    if summary.get("budget_seconds"):
+        facts["budget"] = f"{summary['budget_seconds'] / 60:g} min; runs cut: {', '.join(cut) if cut else 'none'}"
+    return [Paragraph(CLAIM_CONTEXT), Paragraph(found), Paragraph(sure),
+            *[Verdict(j.claim, j.verdict, j.evidence) for j in verdicts], KeyValues(facts)]
+
+
 def grid_blocks(spec: GridSpec) -> list[Any]:
     """The grid configuration, once and compactly: settings and pre-training on one line each, then one table
     row per family (its arms and seeds) and one per arm (its description)."""
@@ -249,17 +306,7 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
     organisms = summary.get("organisms", {})
     verdicts = judge(summary, list(spec.families))
 
-    sections = []
-    sections.append(Section("Verdicts", [
-        Paragraph("Each claim is judged by fixed rules from the seeds' changes on held-out problems "
-                  "(1,024 samples at T=1 before and after RL; 95% Student-t intervals across seeds); see "
-                  "spurious/organism/verdicts.py and docs/organism.md."),
-        *[Verdict(j.claim, j.verdict, j.evidence) for j in verdicts],
-        KeyValues({"mode": mode, "wall time (s)": round(wall_seconds, 1),
-                   "runs": sum(g["n"] for g in summary["groups"]), "runs planned": len(spec.cells()),
-                   "failed runs": summary.get("failed") or "none", "phases per run": spec.settings.phases,
-                   "learning rate": spec.settings.learning_rate, "eps": spec.settings.eps}),
-    ]))
+    sections = [Section("Verdicts", first_screen(spec, summary, verdicts, wall_seconds=wall_seconds, mode=mode))]
     entries = bar_entries(summary)
     blocks: list[Any] = []
     stage("gain bars")

@@ -4,7 +4,9 @@ An *arm* is a reward plus the schedule/surrogate changes that define it (docs/pa
 loads the cached pre-trained organism, trains it with :func:`spurious.rl.train` (the same code path as a
 real model: ``SpuriousGRPOTrainer`` on TRL), evaluates it on the held-out problems before and after
 (T=1 samples and greedy, :func:`organism.evaluate.calibration`) and writes ``result.json`` beside the
-engine's ``metrics.jsonl``.
+engine's ``metrics.jsonl``. Before and after use the same evaluation seed (``1000 + seed``, common random
+numbers): the sampler draws the same random numbers for both models, so the change measures what RL did
+rather than two independent draws of sampling noise, and the arms of one seed are evaluated alike.
 
 The recipe (recipe B of docs/organism.md): 32 prompts x 16 rollouts per phase, mini-batches of 64 (8
 optimizer steps per phase: 1 on-policy + 7 off-policy), plain SGD, no momentum, lr 0.14, grad-norm clip
@@ -30,7 +32,7 @@ from spurious.io import write_json
 from spurious.organism.corpus import get_family, split_problems
 from spurious.organism.evaluate import accuracy_fn, calibration
 from spurious.organism.labels import OfflineLabelReward, majority_labels
-from spurious.organism.pretrain import load_organism
+from spurious.organism.pretrain import load_organism, weights_sha256
 from spurious.provenance import provenance
 from spurious.rewards import get_reward
 from spurious.rl import TrainConfig, train
@@ -46,6 +48,7 @@ class Arm:
     overrides: dict = field(default_factory=dict)  # TrainConfig fields, "optimizer_steps_per_phase",
     #                                                "learning_rate_scale" (x the grid's step size)
     description: str = ""
+    twin_of: str = ""                            # antithetic twin of this arm: one pair per seed in summaries
 
 
 ARMS: dict[str, Arm] = {a.name: a for a in (
@@ -60,6 +63,12 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
         description="no clip at half the recipe's step (the full step erodes the arithmetic)"),
     Arm("random-onpolicy", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 1},
         description="one step on all 512 rollouts per phase: ratio = 1, the clip never acts (arm 3)"),
+    Arm("random-anti", "random", {"gamma": 0.5, "antithetic": True},
+        description="the random arm's antithetic twin: the same seed, every reward draw mirrored (advantages "
+                    "negated); summarised with it as one pair per seed", twin_of="random"),
+    Arm("random-onpolicy-anti", "random", {"gamma": 0.5, "antithetic": True}, {"optimizer_steps_per_phase": 1},
+        description="the on-policy arm's antithetic twin (summarised with it as one pair per seed)",
+        twin_of="random-onpolicy"),
     Arm("random-eps0.1", "random", {"gamma": 0.5}, {"eps_low": 0.1, "eps_high": 0.1}, description="clip range 0.1"),
     Arm("random-eps0.3", "random", {"gamma": 0.5}, {"eps_low": 0.3, "eps_high": 0.3}, description="clip range 0.3"),
     Arm("random-K4", "random", {"gamma": 0.5}, {"optimizer_steps_per_phase": 4},
@@ -157,7 +166,7 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
     """Train and evaluate one cell; writes ``<out_root>/<cell>/result.json`` and returns its content."""
     import torch
 
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
     out_root = Path(out_root)
     run_dir = out_root / cell.name
     if run_dir.exists():  # an unfinished earlier attempt
@@ -187,17 +196,19 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
             problems = wrong
         reward = OfflineLabelReward(get_reward("ground_truth"), labels, name=arm.name)
 
-    before = info["calibration"]
+    eval_seed = 1000 + cell.seed  # the same samples before and after, and in every arm of this seed
+    before = calibration(org.model, org.tokenizer, eval_problems, n_samples=settings.eval_samples, seed=eval_seed)
     result = train(cfg, model=org.model, tokenizer=org.tokenizer, dataset=_rows(problems, min_rows=cfg.prompts_per_phase),
                    reward=reward, accuracy_fn=accuracy_fn, overwrite=True)
     after = calibration(result.model, org.tokenizer, eval_problems, n_samples=settings.eval_samples,
-                        seed=1000 + cell.seed)
+                        seed=eval_seed)
     family = get_family(cell.family)
     majority_is_code = family.p_code >= 0.5
     d_code = after["sampled"]["code_frequency"] - before["sampled"]["code_frequency"]
     out = {
         "cell": asdict(cell), "name": cell.name, "arm": asdict(arm), "settings": asdict(settings),
-        "train_config": cfg.to_dict(), "organism": {"path": str(org.path), "key": info["key"]},
+        "train_config": cfg.to_dict(), "organism": {"path": str(org.path), "key": info["key"],
+                                                       "weights_sha256": weights_sha256(org.path)},
         "before": before, "after": after,
         "delta": {
             "accuracy": after["sampled"]["accuracy"] - before["sampled"]["accuracy"],
@@ -208,6 +219,7 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
         },
         "labels": label_stats, "phases_run": len(result.phases),
         "final_phase": result.final, "wall_seconds": round(time.time() - t0, 1),
+        "cpu_seconds": round(time.process_time() - cpu0, 1),  # this process's CPU: the run's cost on a quiet core
         "provenance": provenance(seed=cell.seed, cell=asdict(cell)),
     }
     for v in out["delta"].values():

@@ -1,8 +1,14 @@
 """The demo's four claims, judged from the grid summary by fixed rules (never by hand).
 
-Evidence per (family, arm) is the seeds' change from the pre-trained organism to the end of RL, measured
-on held-out problems with 1,024 T=1 samples: accuracy and the frequency of the family's majority style.
-``CI`` is the 95% Student-t interval across seeds; "rose" counts seeds with a positive change.
+Evidence per (family, arm) is the change from the pre-trained organism to the end of RL, measured on
+held-out problems with 1,024 T=1 samples, the same samples before and after (organism.runner): accuracy and
+the frequency of the family's majority style. The unit is a seed, or, for an arm run with its antithetic
+twin (organism.grid.summarize), a pair of runs whose value is their mean; "seeds" below means units.
+``CI`` is the 95% Student-t interval across units; "rose" counts units with a positive change.
+
+The plan is fixed in advance (organism.plans): verdicts are computed once, from every unit that finished;
+there is no adaptive stopping (``--budget`` cuts runs by elapsed time only, never by their results), so each
+interval keeps its nominal 95% coverage.
 
 Rules (``MIN_SEEDS`` = 3 unless stated):
 
@@ -73,13 +79,17 @@ def _rose(g: dict[str, Any]) -> float:
     return g["majority_rose"] / g["n"]
 
 
+def _units(g: dict[str, Any]) -> str:
+    return "pairs" if g.get("paired") else "seeds"
+
+
 def claim_a(summary: dict[str, Any], family: str = "qwen-like") -> Judgement:
     claim = f"(a) clipped random reward raises the majority style's frequency and the accuracy of {family}"
     g = _group(summary, family, "random")
     if g is None:
         return Judgement(claim, "inconclusive", f"no {family}/random runs")
     acc, maj = g["accuracy"], g["majority_frequency"]
-    ev = (f"majority style rose in {g['majority_rose']}/{g['n']} seeds, Δ {_fmt(maj)}; "
+    ev = (f"majority style rose in {g['majority_rose']}/{g['n']} {_units(g)}, Δ {_fmt(maj)}; "
           f"accuracy Δ {_fmt(acc)}")
     if g["n"] >= MIN_SEEDS and _rose(g) >= RISE_SHARE and _above0(acc):
         return Judgement(claim, "supported", ev)
@@ -100,7 +110,7 @@ def claim_b(summary: dict[str, Any]) -> Judgement:
             continue
         present += 1
         acc = g["accuracy"]
-        parts.append(f"{fam}: accuracy Δ {_fmt(acc)}, majority rose {g['majority_rose']}/{g['n']}")
+        parts.append(f"{fam}: accuracy Δ {_fmt(acc)}, majority rose {g['majority_rose']}/{g['n']} {_units(g)}")
         helped |= _above0(acc)
         clear &= g["n"] >= MIN_SEEDS and _rules_out_gain(acc)
     ev = "; ".join(parts)
@@ -122,7 +132,7 @@ def claim_c(summary: dict[str, Any]) -> Judgement:
                 continue
             any_control = True
             maj = g["majority_frequency"]
-            parts.append(f"{fam}/{arm}: majority Δ {_fmt(maj)}, rose {g['majority_rose']}/{g['n']}")
+            parts.append(f"{fam}/{arm}: majority Δ {_fmt(maj)}, rose {g['majority_rose']}/{g['n']} {_units(g)}")
             drift |= _above0(maj)
             contains0 = maj["low"] is not None and maj["low"] <= 0 <= maj["high"]
             diff = welch_difference(clip["majority_values"], g["majority_values"]) \
