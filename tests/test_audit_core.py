@@ -121,3 +121,30 @@ def test_recipe_overrides():
         settings_with(RunSettings(), ["lr=1"])
     with pytest.raises(ValueError, match="expected int"):
         settings_with(RunSettings(), ["phases=many"])
+
+
+def test_eval_spec_answer_rule_is_part_of_the_fingerprint():
+    from spurious.audit.evaluation import EvalSpec
+    from spurious.data import Problem
+
+    probs = [Problem("a", "1+1", "2")]
+    assert EvalSpec().fingerprint(probs) != EvalSpec(answer="boxed").fingerprint(probs)
+    assert EvalSpec().fingerprint(probs) != EvalSpec(seed=1).fingerprint(probs)
+    assert EvalSpec().fingerprint(probs) != EvalSpec().fingerprint([Problem("a", "1+1", "3")])
+    with pytest.raises(ValueError):
+        EvalSpec(answer="loose")
+
+
+def test_evaluation_records_under_both_answer_rules(monkeypatch):
+    import spurious.organism.evaluate as ev
+    from spurious.audit.evaluation import EvalSpec, evaluate_organism
+    from spurious.data import Problem
+
+    texts = ["python 3+4=7 \\boxed{7}", "3 plus 4 is 7", "python 3+4=8 \\boxed{8}", "no number"]
+    monkeypatch.setattr(ev, "generate", lambda model, tok, prompts, **kw: texts[:len(prompts)])
+    probs = [Problem("p", "3+4=", "7")]
+    loose = evaluate_organism(None, None, probs, EvalSpec(samples=4))["records"]
+    strict = evaluate_organism(None, None, probs, EvalSpec(samples=4, answer="boxed"))["records"]
+    assert [r["state"] for r in loose] == ["correct", "correct", "wrong", "none"]
+    assert [r["state"] for r in strict] == ["correct", "none", "wrong", "none"]
+    assert [r["code"] for r in loose] == [True, False, True, False] and loose[0]["boxed"] and not loose[1]["boxed"]

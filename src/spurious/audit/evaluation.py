@@ -2,7 +2,10 @@
 
 Every arm, seed and the base model are evaluated with the same :class:`EvalSpec` on the same held-out problems
 (T=1 samples cycled over the problems, the same sampling seed: common random numbers, so arm differences are
-not blurred by evaluation noise). The fingerprint is a hash of everything that decides a record: problem ids
+not blurred by evaluation noise). ``answer`` decides what counts as an answer: ``"fallback"`` (the last
+``\boxed{}``, else the last integer: the official extractor's rule, under which every organism response is
+parsed) or ``"boxed"`` (only a non-empty last ``\boxed{}``, as the default grader of ``spurious eval``; an
+unboxed response has no answer, so formatting gains show up as format fixes). The fingerprint is a hash of everything that decides a record: problem ids
 and answers, samples, seed, decoding, token budget and the parser; records with another fingerprint are never
 compared.
 """
@@ -18,6 +21,7 @@ from spurious.audit.decomposition import response_state
 from spurious.data import Problem
 
 PARSER = "spurious.organism.corpus.parse_completion"
+ANSWER_RULES = ("fallback", "boxed")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,11 @@ class EvalSpec:
     samples: int = 1024            # T=1 responses, cycled over the held-out problems
     seed: int = 1000               # the sampling seed, the same for every model evaluated
     max_new_tokens: int = 40
+    answer: str = "fallback"       # "fallback" | "boxed"
+
+    def __post_init__(self) -> None:
+        if self.answer not in ANSWER_RULES:
+            raise ValueError(f"answer rule must be one of {ANSWER_RULES}, got {self.answer!r}")
 
     def fingerprint(self, problems: Sequence[Problem]) -> str:
         payload = {"problems": [[p.id, p.answer] for p in problems], "spec": asdict(self),
@@ -43,7 +52,10 @@ def evaluate_organism(model, tokenizer, problems: Sequence[Problem], spec: EvalS
     records = []
     for p, text in zip(cyc, texts):
         parsed = parse_completion(text, p.answer)
-        records.append({"problem_id": p.id, "state": response_state(parsed.answer, parsed.correct),
+        answer, correct = parsed.answer, parsed.correct
+        if spec.answer == "boxed" and not parsed.boxed:
+            answer, correct = None, False
+        records.append({"problem_id": p.id, "state": response_state(answer, correct),
                         "code": parsed.style == "code", "boxed": parsed.boxed, "length": len(text)})
     return {"fingerprint": spec.fingerprint(problems), "records": records}
 

@@ -23,6 +23,8 @@ def audit(
     set_: List[str] = typer.Option([], "--set", "-s", help="Override a recipe field, key=value (repeatable; "
                                                            "fields of organism.runner.RunSettings)."),
     eval_samples: int = typer.Option(1024, help="T=1 evaluation responses, cycled over the held-out problems."),
+    answer: str = typer.Option("fallback", help="What counts as an answer in the evaluation: fallback (last box, "
+                                                "else last integer: the official rule) or boxed (a box only)."),
     workers: int = typer.Option(1, help="Parallel single-thread worker processes."),
     out: Path = typer.Option(..., "-o", "--out", help="Audit folder (resumable: rerun to continue)."),
 ) -> None:
@@ -45,7 +47,7 @@ def audit(
         settings = settings_with(replace(RunSettings(), phases=phases), list(set_))
         spec = AuditSpec(family=organism, reward=reward, reward_params=dict(parse_param(p) for p in param),
                          controls=tuple(control) if control else DEFAULT_CONTROLS, seeds=tuple(range(seeds)),
-                         settings=settings, evaluation=EvalSpec(samples=eval_samples,
+                         settings=settings, evaluation=EvalSpec(samples=eval_samples, answer=answer,
                                                                 max_new_tokens=settings.max_completion_tokens))
     except SpuriousError:
         raise
