@@ -46,11 +46,13 @@ def finished(result: dict[str, Any] | None, fingerprint: str) -> bool:
 
 
 def _cell_job(cell: Cell, arm: Arm, organism_path: str, runs_dir: str, settings: RunSettings,
-              evaluator: OrganismEvaluator) -> str:
+              evaluator: OrganismEvaluator) -> float:
+    """Train and evaluate one cell; returns its training + evaluation seconds."""
     from spurious.organism.runner import run_cell
 
+    t = time.time()
     run_cell(cell, organism_path, runs_dir, settings, arm=arm, evaluate_after=evaluator)
-    return cell.name
+    return round(time.time() - t, 1)
 
 
 def _check_plan(out: Path, spec: AuditSpec) -> None:
@@ -122,10 +124,8 @@ def run_audit(spec: AuditSpec, out: str | Path, *, workers: int = 1,
     args = [(c, a, str(organism_path), str(runs_dir), spec.settings, evaluator) for c, a in todo]
     if workers <= 1:
         for job in args:
-            t = time.time()
             try:
-                _cell_job(*job)
-                emit("cell_done", {"cell": job[0].name, "seconds": round(time.time() - t, 1)})
+                emit("cell_done", {"cell": job[0].name, "seconds": _cell_job(*job)})
             except Exception as e:  # noqa: BLE001 - one broken arm must not lose the others
                 failed[job[0].name] = f"{type(e).__name__}: {e}"
                 emit("cell_failed", {"cell": job[0].name, "error": failed[job[0].name]})
@@ -135,12 +135,11 @@ def run_audit(spec: AuditSpec, out: str | Path, *, workers: int = 1,
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                  initializer=_single_thread, initargs=(True,)) as pool:
-            futs = {pool.submit(_cell_job, *job): (job[0].name, time.time()) for job in args}
+            futs = {pool.submit(_cell_job, *job): job[0].name for job in args}
             for fut in as_completed(futs):
-                name, t = futs[fut]
+                name = futs[fut]
                 try:
-                    fut.result()
-                    emit("cell_done", {"cell": name, "seconds": round(time.time() - t, 1)})
+                    emit("cell_done", {"cell": name, "seconds": fut.result()})
                 except Exception as e:  # noqa: BLE001
                     failed[name] = f"{type(e).__name__}: {e}"
                     emit("cell_failed", {"cell": name, "error": failed[name]})
