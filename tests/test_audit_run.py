@@ -17,7 +17,7 @@ from spurious.audit.run import run_audit
 from spurious.errors import UsageError
 from spurious.organism.runner import RunSettings
 
-TINY = RunSettings(phases=2, prompts_per_phase=8, group_size=8, minibatch_size=16, eval_samples=64,
+TINY = RunSettings(phases=2, prompts_per_phase=8, group_size=8, minibatch_size=16, eval_samples=32,
                    rollout_log_every=0)
 
 
@@ -37,7 +37,7 @@ def cache(tmp_path_factory):
 
 def spec(**kw) -> AuditSpec:
     base = dict(family="qwen-like", reward="gt", controls=("random",), seeds=(0, 1), settings=TINY,
-                evaluation=EvalSpec(samples=64), pretrain={"steps": 60, "calibration_samples": 64})
+                evaluation=EvalSpec(samples=32), pretrain={"steps": 30, "calibration_samples": 32})
     return AuditSpec(**{**base, **kw})
 
 
