@@ -76,3 +76,35 @@ def test_changed_settings_give_a_one_line_error(tmp_path, bench):
     assert CliRunner().invoke(app, args).exit_code == 0
     r = CliRunner().invoke(app, args[:-4] + ["--max-new-tokens", "3", "--out", str(out)])
     assert r.exit_code == 2 and "other settings" in r.output
+
+
+def test_eval_baselines_every_template(tmp_path, bench):
+    from spurious.data.templates import TEMPLATES
+
+    out = tmp_path / "bl"
+    r = CliRunner().invoke(app, ["eval", "--model", "tiny:100K", "--benchmarks", str(bench), "--max-new-tokens", "3",
+                                 "--baselines", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    table = json.loads((out / "baselines.json").read_text())
+    assert {row["template"] for row in table["rows"]} | set(table["skipped"]) == set(TEMPLATES)
+    best = table["strongest"][str(bench)]
+    scores = [row["score"] for row in table["rows"]]
+    assert best["score"] == max(scores)
+    ref = next(row["score"] for row in table["rows"] if row["template"] == "qwen-math")
+    assert table["gap"][str(bench)] == best["score"] - ref
+    assert (out / "qwen-math" / "summary.json").exists() and "strongest baseline" in r.output
+
+
+def test_eval_baselines_refuses_a_run(tmp_path):
+    r = CliRunner().invoke(app, ["eval", "--run", str(tmp_path), "--baselines"])
+    assert r.exit_code == 2 and "--baselines" in r.output
+
+
+def test_baseline_table_strongest_and_gap():
+    from spurious.eval.baselines import baseline_table
+
+    s = lambda score: {"benchmarks": {"m": {"score": score, "headline": "pass@1", "boxed_rate": 0.5}}}
+    t = baseline_table({"qwen-math": s(0.2), "sober": s(0.5), "none": s(0.5), "r1": s(None)}, {"x": "why"})
+    assert t["strongest"]["m"] == {"template": "sober", "score": 0.5}
+    assert abs(t["gap"]["m"] - 0.3) < 1e-12 and t["skipped"] == {"x": "why"}
+    assert baseline_table({"sober": s(0.5)})["gap"]["m"] is None

@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rl",),                              # GRPO training
     ("analysis",),                        # tables, curves, figures, the analyze pipeline
     ("organism",),                        # the CPU model organism and its demo grid
+    ("audit",),                           # spurious audit: a reward against spurious controls, on organisms
     ("commands",),                        # one module per CLI command
     ("cli",),
     ("__main__",),

@@ -43,7 +43,7 @@ app = typer.Typer(
 )
 
 # Order here is the order in `spurious --help`.
-COMMAND_MODULES = ("demo", "grade", "reward", "train", "eval", "label", "analyze", "organism")
+COMMAND_MODULES = ("demo", "grade", "reward", "train", "eval", "label", "analyze", "organism", "audit", "contamination")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"spurious.commands.{_name}").register(app)

@@ -62,6 +62,9 @@ def eval_command(
     base_model: Optional[str] = typer.Option(None, "--base-model", help="with --run: the step-0 model"),
     no_base: bool = typer.Option(False, "--no-base", help="with --run: skip the base model (step 0)"),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)"),
+    baselines: bool = typer.Option(False, "--baselines", help="with --model: evaluate under every shipped "
+                                   "template (--template is then ignored); report the strongest baseline "
+                                   "and its gap to qwen-math"),
 ) -> None:
     """Evaluate with the paper's protocol: MATH-500 greedy pass@1; AMC/AIME avg@8 and pass@8 at T=0.6.
 
@@ -75,6 +78,8 @@ def eval_command(
 
     if (model is None) == (run is None):
         raise UsageError("give exactly one of --model or --run")
+    if baselines and run is not None:
+        raise UsageError("--baselines evaluates a base model: give --model, not --run")
     check_backend(backend)
     if model is not None:
         parse_tiny_name(model)  # a bad tiny:<preset> fails here, before anything loads
@@ -97,6 +102,13 @@ def eval_command(
                         max_new_tokens=max_new_tokens, limit=limit, grader=grader, out_dir=out_dir, seed=seed,
                         model_name=model_path)
 
+    if model is not None and baselines:
+        from spurious.commands.eval_baselines import run_baselines
+
+        be = make_backend(model, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
+        run_baselines(be, names, target, model_name=model, samples=samples, temperature=temperature,
+                      top_p=top_p, max_new_tokens=max_new_tokens, limit=limit, grader=grader, seed=seed)
+        return
     if model is not None:
         run_one(model, target)
         return

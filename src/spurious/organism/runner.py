@@ -25,7 +25,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from spurious.errors import UsageError
 from spurious.io import write_json
@@ -127,9 +127,9 @@ class Cell:
         return f"{self.family}__{self.arm}__s{self.seed}"
 
 
-def train_config(cell: Cell, settings: RunSettings, out_root: Path):
-    """The :class:`spurious.rl.TrainConfig` of one cell."""
-    arm = get_arm(cell.arm)
+def train_config(cell: Cell, settings: RunSettings, out_root: Path, arm: Arm | None = None):
+    """The :class:`spurious.rl.TrainConfig` of one cell (``arm``: an arm outside :data:`ARMS`, named ``cell.arm``)."""
+    arm = arm or get_arm(cell.arm)
     reward = arm.reward if arm.reward not in ("majority_vote", "incorrect") else "ground_truth"
     cfg = TrainConfig(
         name=cell.name, output_dir=str(out_root), model="organism", dataset="organism", template="none",
@@ -161,9 +161,12 @@ def _rows(problems, min_rows: int = 64) -> list[dict[str, Any]]:
     return rows
 
 
-def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settings: RunSettings = RunSettings()
-             ) -> dict[str, Any]:
-    """Train and evaluate one cell; writes ``<out_root>/<cell>/result.json`` and returns its content."""
+def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settings: RunSettings = RunSettings(),
+             *, arm: Arm | None = None, evaluate_after: Callable[[Any, Any], dict] | None = None) -> dict[str, Any]:
+    """Train and evaluate one cell; writes ``<out_root>/<cell>/result.json`` and returns its content.
+
+    ``arm`` replaces the :data:`ARMS` entry named ``cell.arm`` (a user's reward); ``evaluate_after(model,
+    tokenizer)`` adds its result under ``"evaluation"`` (the trained model is not kept after the cell)."""
     import torch
 
     t0, cpu0 = time.time(), time.process_time()
@@ -176,8 +179,8 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
     info = org.info
     split = info["config"]
     train_problems, eval_problems = split_problems(split["split_seed"], split["n_eval"])
-    cfg = train_config(cell, settings, out_root)
-    arm = get_arm(cell.arm)
+    arm = arm or get_arm(cell.arm)
+    cfg = train_config(cell, settings, out_root, arm)
 
     reward = None
     label_stats: dict[str, Any] = {}
@@ -222,6 +225,8 @@ def run_cell(cell: Cell, organism_path: str | Path, out_root: str | Path, settin
         "cpu_seconds": round(time.process_time() - cpu0, 1),  # this process's CPU: the run's cost on a quiet core
         "provenance": provenance(seed=cell.seed, cell=asdict(cell)),
     }
+    if evaluate_after is not None:
+        out["evaluation"] = evaluate_after(result.model, org.tokenizer)
     for v in out["delta"].values():
         if isinstance(v, float) and math.isnan(v):
             raise RuntimeError(f"{cell.name}: NaN in the evaluation deltas")

@@ -1,0 +1,150 @@
+"""spurious.audit: exact gain decomposition on hand-built records, the verdict rules, the plan."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from spurious.audit.decomposition import behaviour, decompose, response_state
+from spurious.audit.plan import AuditSpec, control_arm, settings_with
+from spurious.audit.verdicts import EXCEEDS, INCONCLUSIVE, MARGIN, NOT_DISTINGUISHABLE, judge, seeds_needed
+from spurious.organism.runner import RunSettings
+
+
+def recs(pid: str, states: str) -> list[dict]:
+    """``states``: one letter per response, n(one) / w(rong) / c(orrect)."""
+    name = {"n": "none", "w": "wrong", "c": "correct"}
+    return [{"problem_id": pid, "state": name[s], "code": False, "boxed": s != "n", "length": 10} for s in states]
+
+
+def test_response_state():
+    assert response_state(None, False) == "none"
+    assert response_state("  ", False) == "none"
+    assert response_state("7", False) == "wrong"
+    assert response_state("7", True) == "correct"
+
+
+def test_transitions_of_single_responses_are_the_flows():
+    # one response per problem: p1 none->correct (format fix), p2 wrong->correct (reasoning),
+    # p3 none->wrong (attempt inflation), p4 correct->none (a format loss), p5 correct->correct
+    before = recs("p1", "n") + recs("p2", "w") + recs("p3", "n") + recs("p4", "c") + recs("p5", "c")
+    after = recs("p1", "c") + recs("p2", "c") + recs("p3", "w") + recs("p4", "n") + recs("p5", "c")
+    d = decompose(before, after)
+    assert d.format_fixes == Fraction(1 - 1, 5)          # one fix, one loss
+    assert d.reasoning == Fraction(1, 5)
+    assert d.attempt_inflation == Fraction(1, 5)
+    assert d.accuracy_gain == Fraction(3 - 2, 5)
+    assert d.parsed_gain == Fraction(2 - 1, 5)          # p1, p3 gained an answer; p4 lost one
+
+
+@pytest.mark.parametrize("case", [
+    (("p1", "nnwc", "cccw"), ("p2", "www", "wcn"), ("p3", "cc", "nn")),
+    (("a", "nnnnnnnn", "wwwwcccn"), ("b", "cwcwcwcw", "cccccccc"), ("c", "w", "n"), ("d", "nwc", "cwn")),
+    (("x", "c", "c"),),
+])
+def test_decomposition_sums_exactly_to_the_gain(case):
+    before = [r for pid, b, _ in case for r in recs(pid, b)]
+    after = [r for pid, _, a in case for r in recs(pid, a)]
+    d = decompose(before, after)
+    acc = lambda rs: sum(Fraction(sum(r["state"] == "correct" for r in rs if r["problem_id"] == pid),
+                                  sum(r["problem_id"] == pid for r in rs)) for pid, *_ in case) / len(case)
+    parsed = lambda rs: sum(Fraction(sum(r["state"] != "none" for r in rs if r["problem_id"] == pid),
+                                     sum(r["problem_id"] == pid for r in rs)) for pid, *_ in case) / len(case)
+    assert d.accuracy_gain == acc(after) - acc(before)
+    assert d.format_fixes + d.reasoning == d.accuracy_gain          # exact, not approximately
+    assert d.format_fixes + d.attempt_inflation == d.parsed_gain == parsed(after) - parsed(before)
+
+
+def test_decomposition_refuses_mismatched_problems_and_bad_states():
+    with pytest.raises(ValueError, match="different problems"):
+        decompose(recs("p1", "c"), recs("p2", "c"))
+    with pytest.raises(ValueError, match="state"):
+        decompose([{"problem_id": "p", "state": "maybe"}], recs("p", "c"))
+
+
+def test_behaviour_rates():
+    b = behaviour(recs("p", "nwcc"))
+    assert b["accuracy"] == 0.5 and b["parsed_rate"] == 0.75 and b["boxed_rate"] == 0.75 and b["mean_length"] == 10
+
+
+def test_verdict_exceeds_every_control():
+    v = judge([0.70, 0.72, 0.71], {"random": [0.0, -0.02, 0.01], "format": [0.05, 0.03, 0.04]})
+    assert v.verdict == EXCEEDS and all(c.status == "exceeds" for c in v.comparisons)
+
+
+def test_verdict_not_distinguishable_when_one_control_explains_the_gain():
+    v = judge([0.15, 0.17, 0.16], {"random": [0.16, 0.15, 0.17], "format": [0.0, 0.01, -0.01]})
+    assert v.verdict == NOT_DISTINGUISHABLE
+    status = {c.control: c.status for c in v.comparisons}
+    assert status == {"random": "within", "format": "exceeds"}
+    assert "random" in v.text
+
+
+def test_verdict_below_a_control_is_not_distinguishable():
+    v = judge([-0.30, -0.28, -0.31], {"random": [0.1, 0.12, 0.11]})
+    assert v.verdict == NOT_DISTINGUISHABLE and v.comparisons[0].high < MARGIN
+
+
+def test_verdict_inconclusive_estimates_seeds():
+    user, rnd = [0.10, 0.25, 0.18], [0.05, 0.15, 0.0]
+    v = judge(user, {"random": rnd})
+    assert v.verdict == INCONCLUSIVE
+    n = v.seeds_needed
+    assert n is not None and n > 3 and f"n = {n}" in v.text
+    assert seeds_needed(user, rnd) == n
+
+
+def test_verdict_with_one_seed_is_inconclusive():
+    v = judge([0.5], {"random": [0.0]})
+    assert v.verdict == INCONCLUSIVE and v.seeds_needed is None
+
+
+def test_plan_arms_and_controls():
+    spec = AuditSpec(family="qwen-like", reward="python", controls=("random", "format", "on-policy", "gt & format"))
+    arms = spec.arms()
+    assert list(arms) == ["user", "random", "format", "on-policy", "reward-gt-format"]
+    assert arms["on-policy"].overrides == {"optimizer_steps_per_phase": 1}
+    assert arms["user"].reward == "python"
+    assert len(spec.cells()) == 5 * 3 and spec.cells()[0][0].seed == 0
+    assert control_arm("no-clip").overrides == {"surrogate": "no-clip"}
+    with pytest.raises(ValueError):
+        AuditSpec(family="qwen-like", reward="no-such-reward")
+    with pytest.raises(ValueError):
+        AuditSpec(family="qwen-like", reward="gt", controls=("random", "random"))
+
+
+def test_recipe_overrides():
+    s = settings_with(RunSettings(), ["phases=5", "learning_rate=1", "loss_aggregation=official"])
+    assert (s.phases, s.learning_rate, s.loss_aggregation) == (5, 1.0, "official")
+    with pytest.raises(ValueError, match="unknown recipe key"):
+        settings_with(RunSettings(), ["lr=1"])
+    with pytest.raises(ValueError, match="expected int"):
+        settings_with(RunSettings(), ["phases=many"])
+
+
+def test_eval_spec_answer_rule_is_part_of_the_fingerprint():
+    from spurious.audit.evaluation import EvalSpec
+    from spurious.data import Problem
+
+    probs = [Problem("a", "1+1", "2")]
+    assert EvalSpec().fingerprint(probs) != EvalSpec(answer="boxed").fingerprint(probs)
+    assert EvalSpec().fingerprint(probs) != EvalSpec(seed=1).fingerprint(probs)
+    assert EvalSpec().fingerprint(probs) != EvalSpec().fingerprint([Problem("a", "1+1", "3")])
+    with pytest.raises(ValueError):
+        EvalSpec(answer="loose")
+
+
+def test_evaluation_records_under_both_answer_rules(monkeypatch):
+    import spurious.audit.evaluation as ev
+    from spurious.audit.evaluation import EvalSpec, evaluate_organism
+    from spurious.data import Problem
+
+    texts = ["python 3+4=7 \\boxed{7}", "3 plus 4 is 7", "python 3+4=8 \\boxed{8}", "no number"]
+    monkeypatch.setattr(ev, "generate", lambda model, tok, prompts, **kw: texts[:len(prompts)])
+    probs = [Problem("p", "3+4=", "7")]
+    loose = evaluate_organism(None, None, probs, EvalSpec(samples=4))["records"]
+    strict = evaluate_organism(None, None, probs, EvalSpec(samples=4, answer="boxed"))["records"]
+    assert [r["state"] for r in loose] == ["correct", "correct", "wrong", "none"]
+    assert [r["state"] for r in strict] == ["correct", "none", "wrong", "none"]
+    assert [r["code"] for r in loose] == [True, False, True, False] and loose[0]["boxed"] and not loose[1]["boxed"]
