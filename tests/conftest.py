@@ -26,6 +26,19 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="module")
+def organism_cache(tmp_path_factory) -> Path:
+    """A fresh ``$SPURIOUS_CACHE`` for one test module's organisms (restored afterwards)."""
+    d = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("SPURIOUS_CACHE")
+    os.environ["SPURIOUS_CACHE"] = str(d)
+    yield d
+    if old is None:
+        del os.environ["SPURIOUS_CACHE"]
+    else:
+        os.environ["SPURIOUS_CACHE"] = old
+
+
 def pytest_configure(config):
     try:
         import torch

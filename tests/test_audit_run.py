@@ -21,27 +21,13 @@ TINY = RunSettings(phases=2, prompts_per_phase=8, group_size=8, minibatch_size=1
                    rollout_log_every=0)
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    import os
-
-    d = tmp_path_factory.mktemp("cache")
-    old = os.environ.get("SPURIOUS_CACHE")
-    os.environ["SPURIOUS_CACHE"] = str(d)
-    yield d
-    if old is None:
-        del os.environ["SPURIOUS_CACHE"]
-    else:
-        os.environ["SPURIOUS_CACHE"] = old
-
-
 def spec(**kw) -> AuditSpec:
     base = dict(family="qwen-like", reward="gt", controls=("random",), seeds=(0, 1), settings=TINY,
                 evaluation=EvalSpec(samples=32), pretrain={"steps": 30, "calibration_samples": 32})
     return AuditSpec(**{**base, **kw})
 
 
-def test_audit_end_to_end_and_resume(cache, tmp_path):
+def test_audit_end_to_end_and_resume(organism_cache, tmp_path):
     out = tmp_path / "audit"
     events: list[tuple[str, dict]] = []
     s = run_audit(spec(), out, on_event=lambda k, d: events.append((k, d)))

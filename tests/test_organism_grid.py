@@ -14,28 +14,14 @@ TINY_PRETRAIN = {"steps": 400, "calibration_samples": 256}
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    import os
-
-    d = tmp_path_factory.mktemp("cache")
-    old = os.environ.get("SPURIOUS_CACHE")
-    os.environ["SPURIOUS_CACHE"] = str(d)
-    yield d
-    if old is None:
-        del os.environ["SPURIOUS_CACHE"]
-    else:
-        os.environ["SPURIOUS_CACHE"] = old
-
-
-@pytest.fixture(scope="module")
-def organism(cache):
+def organism(organism_cache):
     cfg = PretrainConfig(family="qwen-like", **TINY_PRETRAIN)
     return cfg, ensure_organism(cfg)
 
 
-def test_short_pretraining_is_cached_and_calibrated(organism, cache):
+def test_short_pretraining_is_cached_and_calibrated(organism, organism_cache):
     cfg, path = organism
-    assert path == organism_dir(cfg) and str(path).startswith(str(cache))
+    assert path == organism_dir(cfg) and str(path).startswith(str(organism_cache))
     info = json.loads((path / "organism.json").read_text())
     p_code = get_family("qwen-like").p_code
     assert info["key"] == cfg.key() and info["family"]["p_code"] == p_code

@@ -43,7 +43,7 @@ from spurious.io import atomic_open, write_json
 from spurious.organism.grid import GridSpec, group
 from spurious.organism.report import plot_curves
 from spurious.organism.runner import Cell, RunSettings
-from spurious.organism.verdicts import Judgement
+from spurious.organism.verdicts import Judgement, format_ci
 from spurious.provenance import provenance
 from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
 from spurious.run_files import read_metrics
@@ -116,14 +116,6 @@ def arm_rows(spec: GridSpec, summary: dict[str, Any], runs_dir: Path) -> dict[st
     return out
 
 
-def _fmt(ci: dict[str, Any]) -> str:
-    if ci.get("mean") is None:
-        return "n/a"
-    if ci.get("low") is None:
-        return f"{ci['mean']:+.3f} (n={ci['n']}, no interval)"
-    return f"{ci['mean']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}] (n={ci['n']})"
-
-
 def _fmt3(t: tuple[float, float, float] | None) -> str:
     return "n/a" if t is None else f"{t[0]:+.3f} [{t[1]:+.3f}, {t[2]:+.3f}]"
 
@@ -158,7 +150,7 @@ def claim_entropy(rows: dict[str, dict[str, Any]]) -> Judgement:
     if not (low and high and sym):
         return Judgement(claim, "inconclusive", "missing arms (random, random-eps0.1-0.3, random-eps0.3-0.1)")
     diff = _welch(low, high, "entropy_values")
-    parts = [f"{r['arm']}: entropy Δ {_fmt(r['entropy_change'])}, attributed to low clip "
+    parts = [f"{r['arm']}: entropy Δ {format_ci(r['entropy_change'])}, attributed to low clip "
              f"{_num(r['entropy_attr/low_clip'])}, to high clip {_num(r['entropy_attr/high_clip'])}"
              for r in (low, sym, high)]
     parts.append(f"eps 0.1/0.3 - eps 0.3/0.1 entropy Δ {_fmt3(diff)}")
@@ -178,12 +170,12 @@ def claim_estimators(rows: dict[str, dict[str, Any]]) -> Judgement:
     others = [rows[a] for a in ("random-rloo", "random-reinforce") if a in rows]
     if grpo is None or len(others) < 2:
         return Judgement(claim, "inconclusive", "missing arms (random, random-rloo, random-reinforce)")
-    parts = [f"GRPO (random): majority Δ {_fmt(grpo['majority_frequency'])}"]
+    parts = [f"GRPO (random): majority Δ {format_ci(grpo['majority_frequency'])}"]
     ok = _enough(grpo) and _above0(grpo["majority_frequency"])
     drift = False
     for r in others:
         d = _welch(grpo, r, "majority_values")
-        parts.append(f"{r['arm']}: majority Δ {_fmt(r['majority_frequency'])}; GRPO - it {_fmt3(d)}")
+        parts.append(f"{r['arm']}: majority Δ {format_ci(r['majority_frequency'])}; GRPO - it {_fmt3(d)}")
         drift |= _above0(r["majority_frequency"])
         ok &= _enough(r) and _contains0(r["majority_frequency"]) and d is not None and d[1] > 0
     ev = "; ".join(parts)
@@ -199,7 +191,7 @@ def claim_flip(rows: dict[str, dict[str, Any]]) -> Judgement:
         r = rows.get(arm)
         if r is None:
             continue
-        parts.append(f"p={p:g}: accuracy Δ {_fmt(r['accuracy'])}")
+        parts.append(f"p={p:g}: accuracy Δ {format_ci(r['accuracy'])}")
         xs += [p] * len(r["accuracy_values"])
         ys += list(r["accuracy_values"])
     slope = ols_slope(xs, ys) if len({*xs}) >= 2 else None
@@ -221,8 +213,8 @@ def claim_entropy_min(rows: dict[str, dict[str, Any]]) -> Judgement:
     r = rows.get("entropy-min")
     if r is None:
         return Judgement(claim, "inconclusive", "no entropy-min runs")
-    ev = f"entropy Δ {_fmt(r['entropy_change'])}; accuracy Δ {_fmt(r['accuracy'])}; " \
-         f"majority Δ {_fmt(r['majority_frequency'])}"
+    ev = f"entropy Δ {format_ci(r['entropy_change'])}; accuracy Δ {format_ci(r['accuracy'])}; " \
+         f"majority Δ {format_ci(r['majority_frequency'])}"
     if not (_enough(r) and _below0(r["entropy_change"])):
         return Judgement(claim, "inconclusive", ev + " (entropy did not demonstrably fall)")
     if _above0(r["accuracy"]):
@@ -245,8 +237,8 @@ def _num(v: float | None) -> str:
 
 def table_rows(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """One display row per arm (report table, docs/mechanism.md)."""
-    return [{"arm": r["arm"], "seeds": r["n"], "accuracy Δ": _fmt(r["accuracy"]),
-             "majority Δ": _fmt(r["majority_frequency"]), "entropy Δ": _fmt(r["entropy_change"]),
+    return [{"arm": r["arm"], "seeds": r["n"], "accuracy Δ": format_ci(r["accuracy"]),
+             "majority Δ": format_ci(r["majority_frequency"]), "entropy Δ": format_ci(r["entropy_change"]),
              "H attr. low clip": _num(r["entropy_attr/low_clip"]),
              "H attr. high clip": _num(r["entropy_attr/high_clip"]),
              "Cov(log π_old, A)": _num(r["cov/logp_old_adv"]),

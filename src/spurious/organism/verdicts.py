@@ -58,10 +58,11 @@ def _group(summary: dict[str, Any], family: str, arm: str) -> dict[str, Any] | N
     return next((g for g in summary["groups"] if g["family"] == family and g["arm"] == arm), None)
 
 
-def _fmt(ci: dict[str, Any]) -> str:
-    if ci["mean"] is None:
+def format_ci(ci: dict[str, Any]) -> str:
+    """``+0.123 [+0.045, +0.201] (n=3)`` for a mean with its 95 % interval (``n/a``; ``no interval`` for n < 2)."""
+    if ci.get("mean") is None:
         return "n/a"
-    if ci["low"] is None:
+    if ci.get("low") is None:
         return f"{ci['mean']:+.3f} (n={ci['n']}, no interval)"
     return f"{ci['mean']:+.3f} [{ci['low']:+.3f}, {ci['high']:+.3f}] (n={ci['n']})"
 
@@ -89,8 +90,8 @@ def claim_a(summary: dict[str, Any], family: str = "qwen-like") -> Judgement:
     if g is None:
         return Judgement(claim, "inconclusive", f"no {family}/random runs")
     acc, maj = g["accuracy"], g["majority_frequency"]
-    ev = (f"majority style rose in {g['majority_rose']}/{g['n']} {_units(g)}, Δ {_fmt(maj)}; "
-          f"accuracy Δ {_fmt(acc)}")
+    ev = (f"majority style rose in {g['majority_rose']}/{g['n']} {_units(g)}, Δ {format_ci(maj)}; "
+          f"accuracy Δ {format_ci(acc)}")
     if g["n"] >= MIN_SEEDS and _rose(g) >= RISE_SHARE and _above0(acc):
         return Judgement(claim, "supported", ev)
     if g["n"] >= MIN_SEEDS and (_rose(g) < 0.5 or _rules_out_gain(acc)):
@@ -110,7 +111,7 @@ def claim_b(summary: dict[str, Any]) -> Judgement:
             continue
         present += 1
         acc = g["accuracy"]
-        parts.append(f"{fam}: accuracy Δ {_fmt(acc)}, majority rose {g['majority_rose']}/{g['n']} {_units(g)}")
+        parts.append(f"{fam}: accuracy Δ {format_ci(acc)}, majority rose {g['majority_rose']}/{g['n']} {_units(g)}")
         helped |= _above0(acc)
         clear &= g["n"] >= MIN_SEEDS and _rules_out_gain(acc)
     ev = "; ".join(parts)
@@ -132,7 +133,7 @@ def claim_c(summary: dict[str, Any]) -> Judgement:
                 continue
             any_control = True
             maj = g["majority_frequency"]
-            parts.append(f"{fam}/{arm}: majority Δ {_fmt(maj)}, rose {g['majority_rose']}/{g['n']} {_units(g)}")
+            parts.append(f"{fam}/{arm}: majority Δ {format_ci(maj)}, rose {g['majority_rose']}/{g['n']} {_units(g)}")
             drift |= _above0(maj)
             contains0 = maj["low"] is not None and maj["low"] <= 0 <= maj["high"]
             diff = welch_difference(clip["majority_values"], g["majority_values"]) \
@@ -141,7 +142,7 @@ def claim_c(summary: dict[str, Any]) -> Judgement:
                 parts.append(f"{fam}: clip - {arm} majority Δ {diff[0]:+.3f} [{diff[1]:+.3f}, {diff[2]:+.3f}]")
             ok &= g["n"] >= MIN_SEEDS and contains0 and diff is not None and diff[1] > 0
         if clip is not None and any(_group(summary, fam, a) for a in CONTROLS):
-            parts.append(f"{fam}/random (clip): majority Δ {_fmt(clip['majority_frequency'])}, "
+            parts.append(f"{fam}/random (clip): majority Δ {format_ci(clip['majority_frequency'])}, "
                          f"rose {clip['majority_rose']}/{clip['n']}")
     ev = "; ".join(parts) or "no control runs"
     if drift:
@@ -161,7 +162,7 @@ def claim_d(summary: dict[str, Any], families: list[str]) -> Judgement:
             parts.append(f"{fam}: no runs")
             continue
         acc = g["accuracy"]
-        parts.append(f"{fam}: accuracy Δ {_fmt(acc)}")
+        parts.append(f"{fam}: accuracy Δ {format_ci(acc)}")
         all_up &= _above0(acc)
         any_down |= _rules_out_gain(acc)
     ev = "; ".join(parts)
