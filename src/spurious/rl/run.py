@@ -258,8 +258,9 @@ def grpo_config(config: TrainConfig, n_processes: int, *, world_size: int | None
                       vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
                       # the paper applies no vLLM-vs-trainer correction (docs/paper.md §3.3); our loss ignores it anyway
                       vllm_importance_sampling_correction=False)
-        if vllm_stop_kwargs(config):
-            kwargs["generation_kwargs"] = vllm_stop_kwargs(config)
+        stop = vllm_stop_kwargs(config)
+        if stop:
+            kwargs["generation_kwargs"] = stop
     if config.deepspeed:
         kwargs["deepspeed"] = config.deepspeed
     return GRPOConfig(**kwargs)
