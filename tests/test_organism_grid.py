@@ -127,7 +127,7 @@ def _g(family, arm, acc, maj, n=None):
 def test_verdict_rules_from_intervals_and_sign_counts():
     up = [0.05, 0.07, 0.06, 0.08, 0.04]
     s = {"groups": [_g("qwen-like", "random", up, [0.05, 0.04, 0.06, 0.03, 0.02]),
-                    _g("qwen-like", "random-onpolicy", [0.0, -0.01, 0.01], [0.01, -0.02, 0.0]),
+                    _g("qwen-like", "random-onpolicy", [0.0, -0.01, 0.01], [0.005, -0.005, 0.0]),
                     _g("bad-code", "random", [-0.02, 0.0, -0.01], [0.01, 0.02, 0.01]),
                     _g("no-code", "random", [0.01, -0.01, 0.0], [0.0, 0.01, -0.01]),
                     *[_g(f, "gt", [0.20, 0.21], [0.1, 0.2]) for f in ("qwen-like", "bad-code", "no-code")]]}
@@ -151,6 +151,19 @@ def test_verdict_rules_from_intervals_and_sign_counts():
     weak = {"groups": [_g("qwen-like", "random", [0.0, 0.01, 0.0], [0.01, 0.0, 0.02]),
                        _g("qwen-like", "random-onpolicy", [0.0, 0.0, 0.0], [0.01, -0.01, 0.015])]}
     assert claim_c(weak).verdict == "inconclusive"
+    # claims of absence are equivalence tests at the 0.03 margin:
+    # a control interval containing 0 but wider than the margin -> inconclusive ([-0.041, +0.035])
+    wide_c = {"groups": [_g("qwen-like", "random", up, [0.05, 0.04, 0.06, 0.03, 0.02]),
+                         _g("qwen-like", "random-onpolicy", [0.0, 0.0, 0.0], [0.01, -0.02, 0.0])]}
+    assert claim_c(wide_c).verdict == "inconclusive"
+    # an interval just above 0 but inside the margin rules out a practical effect -> supported, for (b) and (c)
+    tiny = {"groups": [_g("qwen-like", "random", up, [0.05, 0.04, 0.06, 0.03, 0.02]),
+                       _g("qwen-like", "random-onpolicy", [0.0, 0.0, 0.0], [0.004, 0.006, 0.005]),
+                       _g("bad-code", "random", [0.004, 0.006, 0.005], [0.0, 0.0, 0.0]),
+                       _g("no-code", "random", [0.01, 0.012, 0.011], [0.0, 0.0, 0.0])]}
+    assert _g("qwen-like", "random-onpolicy", [0, 0, 0], [0.004, 0.006, 0.005])["majority_frequency"]["low"] > 0
+    assert claim_c(tiny).verdict == "supported"
+    assert claim_b(tiny).verdict == "supported"
     # a negative mean with a wide interval does not rule out a gain -> inconclusive, not "not supported"
     wide = {"groups": [_g("qwen-like", "random", [-0.10, 0.08, -0.05, 0.02], [0.05, 0.03, 0.04, 0.06]),
                        _g("bad-code", "random", [-0.12, 0.02, -0.07], [0.0, 0.0, 0.0]),
@@ -171,7 +184,7 @@ def test_plans_and_overrides():
 
     d = get_plan("default")
     cells = d.cells()
-    assert len(cells) == 31 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert len(cells) == 36 and [c.seed for c in cells] == sorted(c.seed for c in cells)
     assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "random-anti", "gt"}
     assert d.arm_seeds("qwen-like")["random-onpolicy"] == d.arm_seeds("qwen-like")["random-onpolicy-anti"]
     assert d.settings.phases == 30

@@ -21,8 +21,9 @@ made the 3-seed plan longer than the time available; the plan still runs 3 seeds
 (2) Oertell et al. ("Heuristics Considered Harmful"): under random reward RLOO and REINFORCE (unbiased
     gradient estimators) do not drift, while GRPO-clip drifts toward the majority style. Here every arm keeps
     the clipped 8-step schedule, so the test is whether the estimator alone removes the drift.
-    supported: GRPO's majority CI above 0, and each of rloo / reinforce has a CI containing 0 and a Welch
-    interval of (GRPO - it) above 0; not supported: rloo's or reinforce's majority CI lies above 0.
+    supported: GRPO's majority CI above 0, and each of rloo / reinforce has a CI inside (-PRACTICAL_DRIFT,
+    +PRACTICAL_DRIFT) (0.03: no drift of practical size, the equivalence rule of organism.verdicts) and a Welch
+    interval of (GRPO - it) above 0; not supported (otherwise): rloo's or reinforce's majority CI lies above 0.
 (3) arXiv 2505.22653: flipping the reward's verdict with probability p shrinks the gain (ground truth,
     p = 0, 0.2, 0.4, 0.5; 20 phases). supported: the slope of accuracy change on
     p lies below 0; not supported: the slope interval rules out a fall of more than PRACTICAL_GAIN between
@@ -43,7 +44,7 @@ from spurious.io import atomic_open, write_json
 from spurious.organism.grid import GridSpec, group
 from spurious.organism.report import plot_curves
 from spurious.organism.runner import Cell, RunSettings
-from spurious.organism.verdicts import Judgement, format_ci
+from spurious.organism.verdicts import PRACTICAL_DRIFT, Judgement, format_ci, within_margin
 from spurious.provenance import provenance
 from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
 from spurious.run_files import read_metrics
@@ -128,10 +129,6 @@ def _below0(ci: dict[str, Any]) -> bool:
     return ci.get("high") is not None and ci["high"] < 0
 
 
-def _contains0(ci: dict[str, Any]) -> bool:
-    return ci.get("low") is not None and ci["low"] <= 0 <= ci["high"]
-
-
 def _enough(row: dict[str, Any] | None) -> bool:
     return row is not None and row["n"] >= MIN_SEEDS
 
@@ -177,11 +174,11 @@ def claim_estimators(rows: dict[str, dict[str, Any]]) -> Judgement:
         d = _welch(grpo, r, "majority_values")
         parts.append(f"{r['arm']}: majority Δ {format_ci(r['majority_frequency'])}; GRPO - it {_fmt3(d)}")
         drift |= _above0(r["majority_frequency"])
-        ok &= _enough(r) and _contains0(r["majority_frequency"]) and d is not None and d[1] > 0
+        ok &= _enough(r) and within_margin(r["majority_frequency"], PRACTICAL_DRIFT) and d is not None and d[1] > 0
     ev = "; ".join(parts)
-    if drift:
-        return Judgement(claim, "not supported", ev)
-    return Judgement(claim, "supported" if ok else "inconclusive", ev)
+    if ok:
+        return Judgement(claim, "supported", ev)
+    return Judgement(claim, "not supported" if drift else "inconclusive", ev)
 
 
 def claim_flip(rows: dict[str, dict[str, Any]]) -> Judgement:

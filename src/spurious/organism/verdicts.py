@@ -10,22 +10,26 @@ The plan is fixed in advance (organism.plans): verdicts are computed once, from 
 there is no adaptive stopping (``--budget`` cuts runs by elapsed time only, never by their results), so each
 interval keeps its nominal 95% coverage.
 
-Rules (``MIN_SEEDS`` = 3 unless stated):
+Claims of absence ("does not help", "no drift") are equivalence tests: "supported" needs the interval to *rule
+out* a practically meaningful effect, not merely to contain 0 (a wide interval contains 0 more often, which
+would reward noisy experiments). The margins are ``PRACTICAL_GAIN`` (+0.03 accuracy) and ``PRACTICAL_DRIFT``
+(0.03 majority-style frequency, about a quarter of the clipped qwen-like arm's drift at 30 phases). A negative
+mean alone is not evidence of absence; an interval just above 0 but inside the margin is not evidence of a
+meaningful effect.
 
-"Not helped" always means the interval *rules out* a practically meaningful gain: its upper end is below
-``PRACTICAL_GAIN`` (+0.03 accuracy). A negative mean alone is not evidence of absence.
+Rules (``MIN_SEEDS`` = 3 unless stated):
 
 (a) clipped random reward raises the majority style and accuracy of a ``qwen-like`` family
     supported: >= MIN_SEEDS seeds, majority style rose in >= 80% of them, accuracy CI above 0;
     not supported: >= MIN_SEEDS seeds and (majority rose in < 50%, or the accuracy CI's upper end < +0.03).
 (b) it does not help ``bad-code`` / ``no-code``
-    not supported: some family's accuracy CI lies above 0 (>= 2 seeds);
-    supported: every family has >= MIN_SEEDS seeds and an accuracy CI whose upper end is < +0.03.
+    supported: every family has >= MIN_SEEDS seeds and an accuracy CI whose upper end is < +0.03;
+    not supported (otherwise): some family's accuracy CI lies above 0 (>= 2 seeds).
 (c) without the clip (on-policy arm; the no-clip arm at half the step, if run) there is no systematic drift
-    not supported: a control's majority-frequency CI lies above 0;
-    supported: every control has >= MIN_SEEDS seeds and a CI containing 0, and the clipped arm of the same
-    family drifted more: the 95% Welch interval of (clip - control) majority change lies above 0 (so the same
-    budget detects the drift the control lacks).
+    supported: every control has >= MIN_SEEDS seeds and a majority-frequency CI inside (-0.03, +0.03), and the
+    clipped arm of the same family drifted more: the 95% Welch interval of (clip - control) majority change
+    lies above 0 (so the same budget detects the drift the control lacks);
+    not supported (otherwise): a control's majority-frequency CI lies above 0.
 (d) ground truth helps every family
     supported: every family's gt accuracy CI lies above 0 (>= 2 seeds each);
     not supported: some family's gt accuracy CI has its upper end < +0.03.
@@ -41,6 +45,7 @@ from spurious.analysis.stats import welch_difference
 
 MIN_SEEDS = 3
 PRACTICAL_GAIN = 0.03
+PRACTICAL_DRIFT = 0.03
 RISE_SHARE = 0.8
 QWEN_LIKE = ("qwen-like", "qwen-like-65", "qwen-like-90")
 NOT_HELPED = ("bad-code", "no-code")
@@ -74,6 +79,11 @@ def _above0(ci: dict[str, Any]) -> bool:
 def _rules_out_gain(ci: dict[str, Any]) -> bool:
     """The interval excludes a practically meaningful gain (upper end < PRACTICAL_GAIN)."""
     return ci["n"] >= 2 and ci["high"] is not None and ci["high"] < PRACTICAL_GAIN
+
+
+def within_margin(ci: dict[str, Any], margin: float) -> bool:
+    """The interval rules out an effect of either sign as large as ``margin`` (equivalence at that margin)."""
+    return ci["n"] >= 2 and ci["low"] is not None and -margin < ci["low"] and ci["high"] < margin
 
 
 def _rose(g: dict[str, Any]) -> float:
@@ -115,10 +125,10 @@ def claim_b(summary: dict[str, Any]) -> Judgement:
         helped |= _above0(acc)
         clear &= g["n"] >= MIN_SEEDS and _rules_out_gain(acc)
     ev = "; ".join(parts)
-    if helped:
-        return Judgement(claim, "not supported", ev)
     if clear and present == len(NOT_HELPED):
         return Judgement(claim, "supported", ev)
+    if helped:
+        return Judgement(claim, "not supported", ev)
     return Judgement(claim, "inconclusive", ev)
 
 
@@ -135,20 +145,19 @@ def claim_c(summary: dict[str, Any]) -> Judgement:
             maj = g["majority_frequency"]
             parts.append(f"{fam}/{arm}: majority Δ {format_ci(maj)}, rose {g['majority_rose']}/{g['n']} {_units(g)}")
             drift |= _above0(maj)
-            contains0 = maj["low"] is not None and maj["low"] <= 0 <= maj["high"]
             diff = welch_difference(clip["majority_values"], g["majority_values"]) \
                 if clip is not None and "majority_values" in clip and "majority_values" in g else None
             if diff is not None:
                 parts.append(f"{fam}: clip - {arm} majority Δ {diff[0]:+.3f} [{diff[1]:+.3f}, {diff[2]:+.3f}]")
-            ok &= g["n"] >= MIN_SEEDS and contains0 and diff is not None and diff[1] > 0
+            ok &= g["n"] >= MIN_SEEDS and within_margin(maj, PRACTICAL_DRIFT) and diff is not None and diff[1] > 0
         if clip is not None and any(_group(summary, fam, a) for a in CONTROLS):
             parts.append(f"{fam}/random (clip): majority Δ {format_ci(clip['majority_frequency'])}, "
                          f"rose {clip['majority_rose']}/{clip['n']}")
     ev = "; ".join(parts) or "no control runs"
-    if drift:
-        return Judgement(claim, "not supported", ev)
     if any_control and ok:
         return Judgement(claim, "supported", ev)
+    if drift:
+        return Judgement(claim, "not supported", ev)
     return Judgement(claim, "inconclusive", ev)
 
 
