@@ -9,8 +9,8 @@ import typer
 
 
 def demo(
-    full: bool = typer.Option(False, "--full", help="The stronger study (= --plan full): 100 phases, 8 seeds of "
-                                                    "the random arm, the paper's 0.65 prior (~45 min on 2 cores)."),
+    full: bool = typer.Option(False, "--full", help="The stronger study (= --plan full): 49 runs x 100 phases, "
+                                                    "more seeds and pairs, the paper's 0.65 prior."),
     plan: str = typer.Option("default", help="default (36 runs x 30 phases) | full (the claims, 100 phases, more "
                                              "seeds) | conditions (other rewards, no clip, clip range, steps per "
                                              "phase, the 0.90 prior) | mechanism (the follow-up literature's "

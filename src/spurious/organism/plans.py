@@ -14,8 +14,8 @@ claims' arms with seeds spent where the verdicts are borderline (docs/organism.m
 Before and after RL every run is evaluated on the same samples (common random numbers, organism.runner).
 The plan is fixed: no adaptive stopping; ``--budget`` cuts runs by elapsed time only, never by results.
 
-``full``: the same claims at 100 phases with more seeds (8 for the qwen-like random arm) plus the paper's
-own 0.65 prior: 34 runs (measured before the organisms were shipped: 45 min on 2 cores).
+``full``: the same claims and design at 100 phases with more units (8 seeds for the qwen-like random arm, 4
+on-policy and bad-code pairs, 5 no-code pairs, 3 qwen-like gt seeds) plus the paper's own 0.65 prior: 49 runs.
 ``conditions``: the other rewards (format, majority vote, incorrect) and the conditions map (no clip at the
 recipe's and at half its step, clip range 0.1/0.3, 4 instead of 8 steps per phase, the 0.90 prior).
 """
@@ -44,13 +44,15 @@ def default_plan() -> GridSpec:
 
 
 def full_plan() -> GridSpec:
+    pairs4, pairs5 = (0, 1, 2, 3), (0, 1, 2, 3, 4)
     return GridSpec(
         families=("qwen-like", "qwen-like-65", "bad-code", "no-code"),
-        arms={"random": tuple(range(8)), "random-onpolicy": (0, 1, 2, 3), "gt": (0, 1)},
+        arms={"random": tuple(range(8)), "random-onpolicy": pairs4, "random-onpolicy-anti": pairs4,
+              "gt": (0, 1, 2)},
         settings=RunSettings(phases=100),
         family_arms={"qwen-like-65": {"random": tuple(range(6)), "gt": (0, 1)},
-                     "bad-code": {"random": (0, 1, 2, 3), "gt": (0, 1)},
-                     "no-code": {"random": (0, 1, 2, 3), "gt": (0, 1)}},
+                     "bad-code": {"random": pairs4, "random-anti": pairs4, "gt": (0, 1)},
+                     "no-code": {"random": pairs5, "random-anti": pairs5, "gt": (0, 1)}},
     )
 
 
