@@ -249,3 +249,22 @@ def test_antithetic_twins_are_summarised_as_pairs(tmp_path):
     assert not groups["gt"]["paired"] and groups["gt"]["n"] == 1
     alone = GridSpec(families=("qwen-like",), arms={"random-anti": (0, 1)})  # no base arm: its own runs
     assert summarize(alone, tmp_path)["groups"][0]["n"] == 2
+
+
+def test_same_seed_same_machine_gives_identical_numbers(organism, tmp_path):
+    """A cell run twice with one seed: the same evaluation before and after and the same losses, step by step."""
+    from spurious.organism.runner import run_cell
+
+    settings = RunSettings(phases=2, prompts_per_phase=4, group_size=4, minibatch_size=8, eval_samples=64)
+    cell = Cell("qwen-like", "random", 3)
+    a = run_cell(cell, organism[1], tmp_path / "a", settings)
+    b = run_cell(cell, organism[1], tmp_path / "b", settings)
+    assert (a["before"], a["after"]) == (b["before"], b["after"])
+
+    def steps(root):
+        rows = [json.loads(x) for x in (root / cell.name / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k.startswith(("loss", "clip/", "reward", "adv"))}
+                for r in rows if r["kind"] == "step"]
+
+    sa = steps(tmp_path / "a")
+    assert len(sa) == 4 and any("loss" in r for r in sa) and sa == steps(tmp_path / "b")
