@@ -88,3 +88,42 @@ def test_table_row_shows_phase_means_and_marks_missing_keys():
     assert row["fork top20: clip low / high %"] == "— / 50.00" and row["fork top20: δ"] == "-0.25"
     assert row["Â > 0 / < 0 %"] == "40.00 / 60.00" and row["zero-std groups %"] == "—"
     assert not any(c.startswith("δ p>thr") for c in row)  # only the buckets that were logged
+
+
+# ---------------------------------------------------------------- the reports that show it
+
+def _diag_phase(i, low):
+    return _phase(i, entropy=1.0 - 0.01 * i, **{"clip/low_frac": low, "clip/high_frac": 0.002,
+                                                 "dlogp/p<0.1": 0.001, "dlogp/p<0.1/low_clip": -0.0005,
+                                                 "dlogp/p<0.1/high_clip": 0.0002, "adv/pos_frac": 0.5,
+                                                 "adv/neg_frac": 0.5, "reward/frac_zero_std_groups": 0.25})
+
+
+def test_analyze_report_has_one_diagnostics_row_per_run_that_logged_them(tmp_path):
+    from spurious.analysis.pipeline import analyze
+
+    new = _write(tmp_path / "new", [_diag_phase(i, 0.01) for i in range(3)])
+    old = _write(tmp_path / "old", [_phase(i, **{"reward/mean": 0.5}) for i in range(3)])  # no diagnostics
+    out = analyze([new, old], tmp_path / "an")
+    html = out.report.read_text()
+    assert "Training diagnostics" in html and "1.000 → 0.990" in html and "δ p&lt;0.1" in html
+    saved = json.loads((tmp_path / "an" / "tables" / "diagnostics.json").read_text())
+    assert list(saved["runs"]) == ["new"] and "provenance" in saved
+    assert saved["runs"]["new"]["entropy"] == {"start": 1.0, "end": pytest.approx(0.99), "mean": pytest.approx(0.99),
+                                               "change": pytest.approx(-0.01), "n": 3}  # end: all 3 phases
+    out = analyze([old], tmp_path / "an2")
+    assert "Training diagnostics" not in out.report.read_text()
+    assert not (tmp_path / "an2" / "tables" / "diagnostics.json").exists()
+
+
+def test_demo_diagnostics_rows_average_the_seeds(tmp_path):
+    from spurious.organism.grid import GridSpec
+    from spurious.organism.report import diagnostics_rows
+
+    spec = GridSpec(families=("qwen-like",), arms={"random": (0, 1, 2), "gt": (0,)})
+    for seed, low in ((0, 0.01), (1, 0.03)):  # seed 2 has no run yet; gt none at all
+        _write(tmp_path / f"qwen-like__random__s{seed}", [_diag_phase(i, low) for i in range(2)])
+    rows = diagnostics_rows(spec, tmp_path)
+    assert [(r["arm"], r["seeds"]) for r in rows] == [("random", 2)]
+    assert rows[0]["clip low / high %"] == "2.00 / 0.20"  # mean over the two seeds of 1 % and 3 %
+    assert rows[0]["zero-std groups %"] == "25.00"

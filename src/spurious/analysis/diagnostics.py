@@ -124,9 +124,9 @@ def table_row(s: dict[str, KeySummary]) -> dict[str, str]:
     return row
 
 
-TABLE_NOTE = ("Phase means of the training diagnostics (docs/mechanism.md; entropy: first phase → mean of the last "
-              f"{END_PHASES}). δ: mean change of log π at the token's training pass per π_old bucket, and the parts "
-              "of it carried by the low-clipped (Â < 0) and high-clipped (Â > 0) tokens; H attr.: first-order entropy change per "
-              "unit step that each clip side causes (> 0: raises entropy); fork top20 / rest: the top-20 % entropy "
-              "tokens vs the others; Â sign shares of response tokens; zero-std groups: share of prompt groups "
-              "with identical rewards.")
+TABLE_NOTE = ("Phase means of the training diagnostics (docs/mechanism.md; entropy: first phase → mean of the "
+              f"last {END_PHASES}). δ: mean change of log π at the token's training pass per π_old bucket, and the "
+              "parts of it carried by the low-clipped (Â < 0) and high-clipped (Â > 0) tokens; H attr.: first-order "
+              "entropy change per unit step that each clip side causes (> 0: raises entropy); fork top20 / rest: "
+              "the top-20 % entropy tokens vs the others; Â sign shares of response tokens; zero-std groups: share "
+              "of prompt groups with identical rewards.")
