@@ -57,9 +57,9 @@ def test_malformed_metrics_line_names_file_and_line(tmp_path):
 
 
 def test_keys_in_logged_order_fixed_then_buckets_then_forks():
-    row = {"fork/clip_low_frac/top20": 0.1, "dlogp/p>thr": 0.0, "dlogp/p<0.1": 0.0, "dlogp/p<0.1/high_clip": 0.0,
+    row = {"pi_bar": 0.7, "fork/clip_low_frac/top20": 0.1, "dlogp/p>thr": 0.0, "dlogp/p<0.1": 0.0, "dlogp/p<0.1/high_clip": 0.0,
            "dlogp/all": 0.0, "entropy": 1.0, "fork/tokens_frac/top20": 0.2, "fork/dlogp/rest": 0.0}
-    assert diagnostic_keys([row]) == ["entropy", "dlogp/all", "dlogp/p>thr", "dlogp/p<0.1", "dlogp/p<0.1/high_clip",
+    assert diagnostic_keys([row]) == ["entropy", "pi_bar", "dlogp/all", "dlogp/p>thr", "dlogp/p<0.1", "dlogp/p<0.1/high_clip",
                                       "fork/clip_low_frac/top20", "fork/dlogp/rest"]
 
 

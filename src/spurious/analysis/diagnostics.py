@@ -4,7 +4,8 @@ The diagnostics are those of :mod:`spurious.rl.stats` (docs/mechanism.md): clip 
 change per pi_old bucket and its low-/high-clip parts (``dlogp/<b>``, ``dlogp/<b>/low_clip``,
 ``dlogp/<b>/high_clip``), ``cov/logp_old_adv``, ``entropy_attr/{low,high}_clip``, the fork-token split
 (``fork/*/top20`` vs ``fork/*/rest``), the advantage sign shares and ``reward/frac_zero_std_groups``, plus the
-token ``entropy`` they explain. Bucket and fork-group names are read from the logged keys, in logged order.
+token ``entropy`` they explain and the mean token probability ``pi_bar`` (docs/paper.md §8.6). Bucket and
+fork-group names are read from the logged keys, in logged order.
 
 :func:`summarize_diagnostics` turns the rows :func:`spurious.run_files.read_metrics` returns into one
 :class:`KeySummary` per key that a phase line holds (step and eval lines are ignored): ``start`` = the first
@@ -24,7 +25,7 @@ from typing import Any, Iterable, Sequence
 from spurious.run_files import read_metrics
 
 END_PHASES = 5
-FIXED_KEYS = ("entropy", "clip/low_frac", "clip/high_frac", "cov/logp_old_adv", "entropy_attr/low_clip",
+FIXED_KEYS = ("entropy", "pi_bar", "clip/low_frac", "clip/high_frac", "cov/logp_old_adv", "entropy_attr/low_clip",
               "entropy_attr/high_clip", "dlogp/all", "adv/pos_frac", "adv/neg_frac", "adv/mean",
               "reward/frac_zero_std_groups")
 BUCKET_KEY = re.compile(r"^dlogp/(?!all$)([^/]+)(?:/(?:low|high)_clip)?$")
