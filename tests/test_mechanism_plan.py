@@ -149,6 +149,7 @@ def test_mechanism_report_shows_controls_and_diagnostics(tmp_path):
                                                      mode="test")
     html = report.read_text()
     assert "No-signal controls" in html and "Training diagnostics" in html and "the KL-only control" in html
+    assert "phases per run</dt><dd>40</dd>" in html  # no flip arm (20 phases) in this plan
     md = (tmp_path / "mechanism.md").read_text()
     assert "| constant-kl | no reward signal" in md and "+0.005 [-0.059, +0.069] (n=2)" in md
     assert len(judgements) == 4

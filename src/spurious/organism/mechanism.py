@@ -296,7 +296,10 @@ def write_mechanism_report(out: str | Path, spec: GridSpec, summary: dict[str, A
             *[Verdict(j.claim, j.verdict, j.evidence) for j in judgements],
             KeyValues({"mode": mode, "wall time (s)": round(wall_seconds, 1),
                        "runs": sum(r["n"] for r in rows.values()), "runs planned": len(spec.cells()),
-                       "failed runs": summary.get("failed") or "none", "phases per run": spec.settings.phases})]),
+                       "failed runs": summary.get("failed") or "none",
+                       "phases per run": " / ".join(map(str, sorted({
+                           get_arm(c.arm).overrides.get("phases", spec.settings.phases) for c in spec.cells()},
+                           reverse=True)))})]),
         Section("No-signal controls", [Table(control_rows(rows), caption=(
             "No reward signal, the same update schedule (official repo issue #8): change from the pre-trained "
             f"organism, 95% t-intervals across seeds, beside the {REFERENCE_ARM} arm. Descriptive: no verdict."))]),
