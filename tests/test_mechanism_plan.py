@@ -13,8 +13,12 @@ from spurious.organism.runner import Cell, RunSettings, train_config
 def test_plan_is_registered_with_its_arms():
     assert "mechanism" in PLANS
     spec = get_plan("mechanism")
-    assert spec.families == ("qwen-like",) and len(spec.cells()) == 27
+    assert spec.families == ("qwen-like",) and len(spec.cells()) == 31 and spec.settings.phases == 40
     assert set(mech.FLIP_ARMS) <= set(spec.arms) and "entropy-min" in spec.arms
+    assert {a: len(spec.arms[a]) for a in mech.CONTROL_ARMS} == {"constant-kl": 2, "noise": 2}
+    s = RunSettings(phases=spec.settings.phases)
+    phases = [train_config(c, s, "/tmp").phases for c in spec.cells()]
+    assert (phases.count(40), phases.count(20)) == (23, 8)
 
 
 def test_arms_map_onto_train_config(tmp_path):
@@ -27,6 +31,9 @@ def test_arms_map_onto_train_config(tmp_path):
     assert cfg.reward == "flip" and cfg.reward_params == {"reward": "ground_truth", "p": 0.4} and cfg.phases == 20
     cfg = train_config(Cell("qwen-like", "entropy-min", 0), s, tmp_path)
     assert cfg.reward == "constant" and cfg.entropy_coef < 0
+    cfg = train_config(Cell("qwen-like", "constant-kl", 0), s, tmp_path)
+    assert cfg.reward == "constant" and cfg.beta == 0.04 and cfg.entropy_coef == 0
+    assert train_config(Cell("qwen-like", "noise", 0), s, tmp_path).reward == "noise"
     for c in get_plan("mechanism").cells():
         train_config(c, s, tmp_path).validate()
 
@@ -108,3 +115,41 @@ def test_run_measures_read_metrics(tmp_path):
     assert m["entropy_attr/high_clip"] == pytest.approx(-0.01) and m["clip/low_frac"] is None
     md = mech.markdown(mech.judge_mechanism({}), {})
     assert md.count("inconclusive") == 4
+
+
+def test_no_signal_controls_table_lists_the_controls_beside_the_random_arm():
+    rows = {a: _row(a, [0.0, 0.01], maj=[0.1, 0.12]) for a in ("random", "noise", "constant-kl", "gt-flip0")}
+    table = mech.control_rows(rows)
+    assert [t["arm"] for t in table] == ["constant-kl", "noise", "random"]
+    assert table[0]["majority Δ"] == mech.format_ci(rows["constant-kl"]["majority_frequency"])
+    assert "KL" in table[0]["what it is"] and set(table[0]) >= {"accuracy Δ", "entropy Δ", "seeds"}
+    assert mech.control_rows({"gt-flip0": rows["gt-flip0"]}) == []
+    md = mech.markdown([], rows)
+    assert "| constant-kl |" in md and md.index("what it is") < md.index("H attr. low clip")
+
+
+def test_mechanism_report_shows_controls_and_diagnostics(tmp_path):
+    from spurious.organism.grid import summarize
+    from spurious.organism.plans import with_overrides
+
+    spec = with_overrides(get_plan("mechanism"), arms=("random", "constant-kl", "noise"))
+    runs = tmp_path / "runs"
+    for arm, d in (("random", 0.1), ("constant-kl", 0.0), ("noise", 0.08)):
+        for seed in (0, 1):
+            run = runs / Cell("qwen-like", arm, seed).name
+            run.mkdir(parents=True)
+            sampled = {"accuracy": 0.5, "code_frequency": 0.8, "boxed_rate": 1.0}
+            delta = {k: d + 0.01 * seed for k in ("accuracy", "greedy_accuracy", "code_frequency",
+                                                  "majority_frequency", "boxed_rate")}
+            (run / "result.json").write_text(json.dumps({"delta": delta, "before": {"sampled": sampled},
+                                                         "after": {"sampled": sampled}, "wall_seconds": 1.0}))
+            (run / "metrics.jsonl").write_text("".join(json.dumps(
+                {"kind": "phase", "phase": i, "entropy": 1.0 - d * i, "clip/low_frac": d}) + "\n" for i in range(3)))
+    report, judgements = mech.write_mechanism_report(tmp_path, spec, summarize(spec, runs), wall_seconds=1.0,
+                                                     mode="test")
+    html = report.read_text()
+    assert "No-signal controls" in html and "Training diagnostics" in html and "the KL-only control" in html
+    assert "phases per run</dt><dd>40</dd>" in html  # no flip arm (20 phases) in this plan
+    md = (tmp_path / "mechanism.md").read_text()
+    assert "| constant-kl | no reward signal" in md and "+0.005 [-0.059, +0.069] (n=2)" in md
+    assert len(judgements) == 4

@@ -101,6 +101,7 @@ def test_miniature_grid_end_to_end(organism, tmp_path):
     html = report.read_text()
     assert "Verdicts" in html and "inconclusive" in html and "Table 1 analogue" in html
     assert "data:image/png;base64" in html
+    assert "Mechanism diagnostics" in html and "δ p&lt;0.1: all" in html and "fork top20: δ" in html  # real keys
     assert "organism weights (sha256" in html and rand["organism"]["weights_sha256"] in html
     assert "qwen-like: random 0, random-onpolicy 0, incorrect 0" in html and "seeds planned" in html
 

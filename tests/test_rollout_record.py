@@ -144,3 +144,6 @@ def test_training_rollouts_share_the_evaluation_schema_and_analyze_reads_a_run_a
     assert phase2["acc_%"] == pytest.approx(100 * final["accuracy"])  # the phase's logged accuracy
     assert (tmp_path / "analysis" / "tables" / "transitions_rollouts.json").exists()
     assert "Training rollouts" in out.report.read_text()
+    diag = json.loads((tmp_path / "analysis" / "tables" / "diagnostics.json").read_text())["runs"]["run"]
+    assert {"cov/logp_old_adv", "entropy_attr/high_clip", "dlogp/p<0.1/low_clip", "fork/dlogp/top20"} <= set(diag)
+    assert "Training diagnostics" in out.report.read_text() and diag["entropy"]["n"] == 2

@@ -4,7 +4,7 @@
   detection rules) for each; with a ``baseline`` evaluation also Fig. 7 buckets and Table 2 partial
   contribution scores (baseline → each evaluation, per shared benchmark) and Fig.-1 gain bars;
 * training runs (``metrics.jsonl``) → one figure per logged quantity, runs overlaid, seeds of one
-  group as mean ± 95 % t-interval.
+  group as mean ± 95 % t-interval; the mechanism diagnostics (docs/mechanism.md) as one table row per run.
 
 Everything lands in ``out_dir``: ``report.html``, ``tables/*.json|csv`` (JSON carries provenance),
 ``figures/*.png`` and ``outputs.json`` listing the files.
@@ -15,12 +15,13 @@ from __future__ import annotations
 import csv
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from spurious.analysis.bars import BarEntry, gain_rows, plot_gain_bars
 from spurious.analysis.curves import training_eval_rows
+from spurious.analysis.diagnostics import TABLE_NOTE, summarize_diagnostics, table_row
 from spurious.analysis.loading import EvalResult, RunLog, detect_kind, load_eval, load_run
 from spurious.analysis.loading import eval_step_folders, load_rollouts, steps_label
 from spurious.analysis.plots import plot_runs
@@ -173,6 +174,20 @@ def transition_blocks(pairs: Sequence[tuple[EvalResult, EvalResult, str]], rule:
                 + ", ".join(f"C {d} = {100 * mean.contributions[d]:.1f} %" for d in BUCKETS)
                 + (f". Skipped (net change 0): {', '.join(mean.skipped)}" if mean.skipped else "")))
     return blocks, contrib_all, dicts
+
+
+def diagnostics_section(runs: Sequence[RunLog], tables_dir: Path, prov: dict) -> tuple[Section | None, list[Path]]:
+    """The runs' mechanism diagnostics (spurious.analysis.diagnostics): one compact row per run in the report,
+    every key's start / end / mean / change in ``tables/diagnostics.json``; (None, []) when no run logged any."""
+    summaries = {run.name: s for run in runs if (s := summarize_diagnostics(run.rows))}
+    if not summaries:
+        return None, []
+    path = tables_dir / "diagnostics.json"
+    _write_json(path, {"runs": {name: {k: asdict(v) for k, v in s.items()} for name, s in summaries.items()},
+                       "provenance": prov})
+    rows = [{"run": name, **table_row(s)} for name, s in summaries.items()]
+    note = TABLE_NOTE + " One row per run; tables/diagnostics.json has every key's start, end and mean."
+    return Section("Training diagnostics", [Table(rows, caption=note)]), [path]
 
 
 def _rollout_pair(run: RunLog, phases: tuple[int, int] | None, notes: list[str]
@@ -361,6 +376,10 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                 f"model). 'final' is the paper's reported value: the smoothed last point (trailing window "
                 f"{window}, first point raw); 'gain' is final minus the first point. Fractions, not %.",
                 Table(evals_in_runs, formats={k: "{:.3f}" for k in ("first", "last", "final", "gain")})]))
+        diag, diag_files = diagnostics_section(runs, tables_dir, prov)
+        if diag is not None:
+            sections.append(diag)
+            result.files += diag_files
 
     # ---- notes and provenance
     if result.notes:

@@ -13,9 +13,10 @@ def demo(
                                                     "more seeds and pairs, the paper's 0.65 prior."),
     plan: str = typer.Option("default", help="default (36 runs x 30 phases) | full (the claims, 100 phases, more "
                                              "seeds) | conditions (other rewards, no clip, clip range, steps per "
-                                             "phase, the 0.90 prior) | mechanism (the follow-up literature's "
-                                             "claims: clip asymmetry, RLOO/REINFORCE, flip(p), entropy "
-                                             "minimisation; docs/mechanism.md)."),
+                                             "phase, the 0.90 prior) | mechanism (31 runs: the follow-up "
+                                             "literature's claims - clip asymmetry, RLOO/REINFORCE, flip(p), "
+                                             "entropy minimisation - and the no-signal controls; "
+                                             "docs/mechanism.md)."),
     out: Path = typer.Option(Path("demo"), "-o", "--out", help="Output folder (report.html, runs/, summary.json)."),
     workers: int = typer.Option(2, help="Parallel single-thread worker processes (at most the number of cores)."),
     phases: Optional[int] = typer.Option(None, help="Override the rollout phases per run."),

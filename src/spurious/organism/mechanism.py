@@ -1,17 +1,16 @@
-"""``spurious demo --plan mechanism``: four claims of the follow-up literature, tested on ``qwen-like``.
+"""``spurious demo --plan mechanism``: four claims of the follow-up literature and the no-signal controls, on
+``qwen-like``.
 
 Each arm runs the demo recipe (:class:`spurious.organism.runner.RunSettings`, 40 phases; the flip arms 20)
 with seeds; the evidence is the seeds' change from the pre-trained organism (held-out accuracy and
-majority-style frequency, as in :mod:`spurious.organism.verdicts`) and, from each run's ``metrics.jsonl``, the
-change of the training
-rollouts' token entropy (mean of the last ``LAST_PHASES`` phases minus phase 0) and the phase means of the
-mechanism diagnostics (:mod:`spurious.rl.stats`). ``CI``: 95% Student-t interval across seeds; a difference
-of two arms: the 95% Welch interval; a dose-response: the 95% interval of the least-squares slope.
+majority-style frequency, as in :mod:`spurious.organism.verdicts`) and, from each run's ``metrics.jsonl``
+(:func:`spurious.analysis.diagnostics.run_diagnostics`), the change of the training rollouts' token entropy
+(mean of the last ``END_PHASES`` = 5 phases minus phase 0) and the phase means of the mechanism diagnostics
+(:mod:`spurious.rl.stats`). ``CI``: 95% Student-t interval across seeds; a difference of two arms: the 95%
+Welch interval; a dose-response: the 95% interval of the least-squares slope.
 
 Claims and fixed rules (``MIN_SEEDS`` = 2 per arm, ``PRACTICAL_GAIN`` = +0.03 accuracy). Every rule reads
-intervals, never sign counts, so 2 seeds are allowed: their intervals are wide (t = 12.7) and decide only
-large, consistent effects. (Revised from 3 before the seed-1 runs finished, when the shared machine's load
-made the 3-seed plan longer than the time available; the plan still runs 3 seeds of the 40-phase arms.)
+intervals, never sign counts (docs/mechanism.md, "Design").
 
 (1) arXiv 2509.26114: the low clip raises entropy and the high clip lowers it; with symmetric eps the high
     side wins, so entropy falls even under random reward.
@@ -19,7 +18,7 @@ made the 3-seed plan longer than the time available; the plan still runs 3 seeds
     entropy-change CI lies below 0; not supported: that difference lies below 0, or the symmetric arm's
     entropy CI lies above 0.
 (2) Oertell et al. ("Heuristics Considered Harmful"): under random reward RLOO and REINFORCE (unbiased
-    gradient estimators) do not drift, while GRPO-clip drifts toward the majority style. Here every arm keeps
+    gradient estimators) do not drift, while GRPO-clip drifts toward the majority style. Every arm keeps
     the clipped 8-step schedule, so the test is whether the estimator alone removes the drift.
     supported: GRPO's majority CI above 0, and each of rloo / reinforce has a CI inside (-PRACTICAL_DRIFT,
     +PRACTICAL_DRIFT) (0.03: no drift of practical size, the equivalence rule of organism.verdicts) and a Welch
@@ -32,6 +31,10 @@ made the 3-seed plan longer than the time available; the plan still runs 3 seeds
     inconclusive unless the arm's entropy-change CI lies below 0 (entropy was minimised); then supported:
     its accuracy CI's upper end < PRACTICAL_GAIN; not supported: its accuracy CI lies above 0.
 Anything else is "inconclusive".
+
+No-signal controls (official repo issue #8: no reward signal at all, the same update schedule), reported as a
+table without a verdict: ``constant-kl`` (constant reward, so every advantage is 0, with the KL penalty
+beta = 0.04) and ``noise`` (a N(0, 1) reward independent of the response), 2 seeds each, beside the random arm.
 """
 
 from __future__ import annotations
@@ -39,33 +42,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from spurious.analysis.diagnostics import TABLE_NOTE, KeySummary, mean_summaries, run_diagnostics
 from spurious.analysis.stats import mean_ci, ols_slope, welch_difference
 from spurious.io import atomic_open, write_json
 from spurious.organism.grid import GridSpec, group
-from spurious.organism.report import plot_curves
-from spurious.organism.runner import Cell, RunSettings
+from spurious.organism.report import diagnostics_rows, plot_curves
+from spurious.organism.runner import Cell, RunSettings, get_arm
 from spurious.organism.verdicts import PRACTICAL_DRIFT, Judgement, format_ci, within_margin
 from spurious.provenance import provenance
 from spurious.report import Image, KeyValues, Paragraph, Section, Table, Verdict, build_report
-from spurious.run_files import read_metrics
 
 FAMILY = "qwen-like"
 MIN_SEEDS = 2  # every rule rests on an interval; with 2 seeds t(0.975, 1) = 12.7, so only large effects decide
 PRACTICAL_GAIN = 0.03
-LAST_PHASES = 5
 FLIP_ARMS = {"gt-flip0": 0.0, "gt-flip0.2": 0.2, "gt-flip0.4": 0.4, "gt-flip0.5": 0.5}
 DIAGNOSTICS = ("entropy_attr/low_clip", "entropy_attr/high_clip", "cov/logp_old_adv", "clip/low_frac",
                "clip/high_frac", "fork/clip_high_frac/top20", "fork/clip_high_frac/rest")
+CONTROL_ARMS = ("constant-kl", "noise")  # the no-signal controls, read beside REFERENCE_ARM
+REFERENCE_ARM = "random"
 
 
 def mechanism_plan() -> GridSpec:
-    """On ``qwen-like``: 19 runs x 40 phases (the random arm serves claims (1) and (2)) and the dose-response's
-    8 runs x 20 phases (ground truth's gain is large by then), ordered seed by seed."""
+    """On ``qwen-like``: 23 runs x 40 phases (the random arm serves claims (1), (2) and the controls' reference)
+    and the dose-response's 8 runs x 20 phases (ground truth's gain is large by then), ordered seed by seed."""
     s3, s2 = (0, 1, 2), (0, 1)
     return GridSpec(
         families=(FAMILY,),
         arms={"random": (0, 1, 2, 3), "random-eps0.1-0.3": s3, "random-eps0.3-0.1": s3, "random-rloo": s3,
-              "random-reinforce": s3, "entropy-min": s3, **{a: s2 for a in FLIP_ARMS}},
+              "random-reinforce": s3, "entropy-min": s3, **{a: s2 for a in CONTROL_ARMS},
+              **{a: s2 for a in FLIP_ARMS}},
         settings=RunSettings(phases=40),
     )
 
@@ -73,20 +78,17 @@ def mechanism_plan() -> GridSpec:
 # ------------------------------------------------------------------------------------------------ evidence
 
 
-def _phase_rows(run_dir: Path) -> list[dict[str, Any]]:
-    return read_metrics(run_dir, "phase")
+def measures(summary: dict[str, KeySummary]) -> dict[str, float | None]:
+    """From a diagnostics summary: the entropy change (mean of the last END_PHASES phases minus phase 0) and
+    the phase means of DIAGNOSTICS (None where not logged)."""
+    ent = summary.get("entropy")
+    return {"entropy_change": ent.change if ent else None,
+            **{k: summary[k].mean if k in summary else None for k in DIAGNOSTICS}}
 
 
 def run_measures(run_dir: Path) -> dict[str, float | None]:
-    """One run's entropy change (last LAST_PHASES phases minus phase 0) and phase means of DIAGNOSTICS."""
-    rows = _phase_rows(run_dir)
-    ent = [r["entropy"] for r in rows if isinstance(r.get("entropy"), (int, float))]
-    out: dict[str, float | None] = {
-        "entropy_change": (sum(ent[-LAST_PHASES:]) / len(ent[-LAST_PHASES:]) - ent[0]) if len(ent) > 1 else None}
-    for k in DIAGNOSTICS:
-        vals = [r[k] for r in rows if isinstance(r.get(k), (int, float))]
-        out[k] = sum(vals) / len(vals) if vals else None
-    return out
+    """:func:`measures` of one run folder."""
+    return measures(run_diagnostics(run_dir))
 
 
 def _ci(values: list[float]) -> dict[str, Any]:
@@ -105,14 +107,13 @@ def arm_rows(spec: GridSpec, summary: dict[str, Any], runs_dir: Path) -> dict[st
         g = group(summary, FAMILY, arm)
         if g is None:
             continue
-        measures = [run_measures(Path(runs_dir) / Cell(FAMILY, arm, s).name) for s in g["seeds"]]
+        summaries = [run_diagnostics(Path(runs_dir) / Cell(FAMILY, arm, s).name) for s in g["seeds"]]
         row = {"arm": arm, "n": g["n"], "accuracy": g["accuracy"], "majority_frequency": g["majority_frequency"],
                "accuracy_values": g["accuracy_values"], "majority_values": g["majority_values"],
-               "entropy_values": [m["entropy_change"] for m in measures]}
+               "entropy_values": [measures(s)["entropy_change"] for s in summaries]}
         row["entropy_change"] = _ci(row["entropy_values"])
-        for k in DIAGNOSTICS:
-            vals = [m[k] for m in measures if m[k] is not None]
-            row[k] = sum(vals) / len(vals) if vals else None
+        seed_mean = measures(mean_summaries(summaries))  # DIAGNOSTICS: mean over seeds of each run's phase mean
+        row.update({k: seed_mean[k] for k in DIAGNOSTICS})
         out[arm] = row
     return out
 
@@ -243,15 +244,27 @@ def table_rows(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             for r in rows.values()]
 
 
+def control_rows(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The no-signal controls (CONTROL_ARMS) and REFERENCE_ARM: what each is, and its changes with intervals."""
+    return [{"arm": a, "what it is": get_arm(a).description, "seeds": rows[a]["n"],
+             "majority Δ": format_ci(rows[a]["majority_frequency"]), "accuracy Δ": format_ci(rows[a]["accuracy"]),
+             "entropy Δ": format_ci(rows[a]["entropy_change"])}
+            for a in (*CONTROL_ARMS, REFERENCE_ARM) if a in rows]
+
+
+def _md_table(table: list[dict[str, Any]]) -> list[str]:
+    if not table:
+        return []
+    keys = list(table[0])
+    return ["", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys),
+            *("| " + " | ".join(str(t[k]) for k in keys) + " |" for t in table)]
+
+
 def markdown(judgements: list[Judgement], rows: dict[str, dict[str, Any]]) -> str:
-    """The verdicts and the per-arm table as Markdown."""
+    """The verdicts, the no-signal controls and the per-arm table as Markdown."""
     lines = ["| claim | verdict | evidence |", "|---|---|---|"]
     lines += [f"| {j.claim} | **{j.verdict}** | {j.evidence} |" for j in judgements]
-    table = table_rows(rows)
-    if table:
-        keys = list(table[0])
-        lines += ["", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-        lines += ["| " + " | ".join(str(t[k]) for k in keys) + " |" for t in table]
+    lines += _md_table(control_rows(rows)) + _md_table(table_rows(rows))
     return "\n".join(lines) + "\n"
 
 
@@ -283,9 +296,17 @@ def write_mechanism_report(out: str | Path, spec: GridSpec, summary: dict[str, A
             *[Verdict(j.claim, j.verdict, j.evidence) for j in judgements],
             KeyValues({"mode": mode, "wall time (s)": round(wall_seconds, 1),
                        "runs": sum(r["n"] for r in rows.values()), "runs planned": len(spec.cells()),
-                       "failed runs": summary.get("failed") or "none", "phases per run": spec.settings.phases})]),
+                       "failed runs": summary.get("failed") or "none",
+                       "phases per run": " / ".join(map(str, sorted({
+                           get_arm(c.arm).overrides.get("phases", spec.settings.phases) for c in spec.cells()},
+                           reverse=True)))})]),
+        Section("No-signal controls", [Table(control_rows(rows), caption=(
+            "No reward signal, the same update schedule (official repo issue #8): change from the pre-trained "
+            f"organism, 95% t-intervals across seeds, beside the {REFERENCE_ARM} arm. Descriptive: no verdict."))]),
         Section("Arms", [Table(table_rows(rows), caption="Per arm: change from the pre-trained organism (95% "
                                                           "t-intervals across seeds) and phase-mean diagnostics.")]),
+        Section("Training diagnostics", [Table(diagnostics_rows(spec, runs_dir), caption=(
+            TABLE_NOTE + " Per arm: mean over seeds."))]),
         Section("Training curves", curves or ["no runs"]),
     ]
     report = build_report("spurious demo --plan mechanism: the follow-up literature's claims in the organism",

@@ -1,4 +1,5 @@
-"""The demo report: verdicts, Figure-1-style bars, curves, Table 1/2 analogues, clipping diagnostics, theory.
+"""The demo report: verdicts, Figure-1-style bars, curves, Table 1/2 analogues, clipping and mechanism
+diagnostics, theory.
 
 Everything is read back from the grid folder (``runs/*/result.json`` and ``metrics.jsonl``), so a report
 can be rebuilt from finished runs at any time (``spurious demo --report-only``).
@@ -12,6 +13,7 @@ from typing import Any, Callable
 
 from spurious.analysis.bars import BarEntry, plot_gain_bars
 from spurious.analysis.clipping import SimConfig, drift_table, plot_regions, threshold
+from spurious.analysis.diagnostics import TABLE_NOTE, mean_summaries, run_diagnostics, table_row
 from spurious.analysis.plots import PALETTE
 from spurious.analysis.transitions import bucket_name, contribution_scores
 from spurious.organism.corpus import get_family
@@ -182,6 +184,18 @@ def clip_bucket_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def diagnostics_rows(spec: GridSpec, runs_dir: Path) -> list[dict[str, Any]]:
+    """The mechanism diagnostics (:func:`spurious.analysis.diagnostics.table_row`) of every (family, arm):
+    mean over its seeds' runs."""
+    rows = []
+    for fam in spec.families:
+        for arm, seeds in spec.arm_seeds(fam).items():
+            per = [d for s in seeds if (d := run_diagnostics(runs_dir / _cell(fam, arm, s).name))]
+            if per:
+                rows.append({"family": fam, "arm": arm, "seeds": len(per), **table_row(mean_summaries(per))})
+    return rows
+
+
 def grid_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for g in summary["groups"]:
@@ -339,6 +353,8 @@ def build_demo_report(out: str | Path, spec: GridSpec, summary: dict[str, Any], 
               f"π_old bucket (thr = 1/(1+ε) = {threshold(spec.settings.eps):.3f}); 'tok' = share of tokens in the "
               f"bucket. Mean over phases (token shares: over optimizer steps, the only rows that log them) "
               f"and seeds.")]))
+    sections.append(Section("Mechanism diagnostics", [
+        Table(diagnostics_rows(spec, runs_dir), caption=TABLE_NOTE + " Per (family, arm): mean over seeds.")]))
     stage("clipping theory and the tabular model (1,000 replicas)")
     theory = plot_regions(fig_dir / "clip_regions.png", spec.settings.eps)
     sections.append(Section("Clipping theory and the tabular model", [

@@ -87,6 +87,9 @@ ARMS: dict[str, Arm] = {a.name: a for a in (
     Arm("entropy-min", "constant", {}, {"entropy_coef": -0.05},
         description="no reward signal (constant reward, A = 0) and the loss term +0.05 x token entropy"),
     Arm("noise", "noise", {}, description="N(0, 1) reward independent of the response (noise-only control)"),
+    Arm("constant-kl", "constant", {}, {"beta": 0.04},
+        description="no reward signal (constant reward, A = 0) and the KL penalty (beta 0.04, k3) to the "
+                    "pre-trained organism: the KL-only control"),
 )}
 
 
