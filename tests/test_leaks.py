@@ -45,6 +45,8 @@ def test_load_leak_flags_reads_what_contamination_writes(tmp_path):
     assert flags.split("amc23", "7") == "clean"                  # a record without one matches any benchmark
     assert flags.split("math500", "zz") == "unflagged"
     assert flags.flag(None, "a") is True                         # any benchmark: training rollouts
+    both = LeakFlags({("m", "x"): False, (None, "x"): True})
+    assert both.split("m", "x") == "leaked" and both.split("other", "x") == "leaked"
 
 
 @pytest.mark.parametrize("rows,where,msg", [

@@ -11,7 +11,7 @@ Each problem is an expression tree over positive integers with ``+ - * /``, eval
 
 * **arithmetic** - ``Compute $12 - 3 \\times (4 + 5)$.``; the problem text is the tree itself;
 * **word** - a short multi-step story (shopping, sharing, ages, rates, ...) whose numbers fill a tree;
-  ``meta["computation"]`` is that tree in plain notation (``90 - (3*12 + 2*5)``).
+  ``meta["computation"]`` is that tree in plain notation (``90 - (3 * 12 + 2 * 5)``).
 
 Difficulty ``level`` 1-5 cycles with the index: arithmetic problems have ``level + 1`` operations, operands
 up to 20 / 50 / 100 / 200 / 500, division only from level 3 and fractional answers only from level 4; word
@@ -55,8 +55,8 @@ def num(v: int) -> Expr:
 
 
 def bin_op(op: str, left: Expr | int, right: Expr | int) -> Expr:
-    as_expr = lambda x: x if isinstance(x, Expr) else num(x)
-    return Expr(op, as_expr(left), as_expr(right))
+    """``left op right``; integers become numbers."""
+    return Expr(op, left if isinstance(left, Expr) else num(left), right if isinstance(right, Expr) else num(right))
 
 
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -146,7 +146,7 @@ def arithmetic_problem(rng: random.Random, level: int) -> tuple[str, Expr]:
 # when the draw is unusable (the caller draws again).
 
 _NAMES = ("Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Greta", "Hugo", "Ines", "Jonas", "Kiri", "Luis")
-_ITEMS = (("notebook", "notebooks"), ("pen", "pens"), ("mug", "mugs"), ("ticket", "tickets"), ("plant", "plants"))
+_ITEMS = ("notebooks", "pens", "mugs", "tickets", "plants")
 
 
 def _scale(level: int) -> int:
@@ -155,7 +155,7 @@ def _scale(level: int) -> int:
 
 def _shopping(rng: random.Random, level: int) -> tuple[str, Expr] | None:
     who = rng.choice(_NAMES)
-    (a1, a2), (b1, b2) = rng.sample(_ITEMS, 2)
+    a2, b2 = rng.sample(_ITEMS, 2)
     pa, pb = rng.randint(2, _scale(level)), rng.randint(2, _scale(level))
     na, nb = rng.randint(2, 3 + level), rng.randint(2, 3 + level)
     cost = na * pa + nb * pb
@@ -239,7 +239,7 @@ def _workers(rng: random.Random, level: int) -> tuple[str, Expr] | None:
     return text, bin_op("/", 1, bin_op("+", bin_op("/", 1, a), bin_op("/", 1, b)))
 
 
-# (template, lowest level): the integer-only stories come first; the rate stories may give fractions (level 4+)
+# (template, the lowest level that draws it); any story's answer may be fractional, accepted only at levels 4-5
 WORD_TEMPLATES: tuple[tuple[Callable[[random.Random, int], tuple[str, Expr] | None], int], ...] = (
     (_shopping, 1), (_sharing, 1), (_ages, 2), (_savings, 2), (_fractions_of, 3),
     (_average_speed, 1), (_tank, 1), (_workers, 4),

@@ -6,8 +6,8 @@ fields (the per-prefix measurements) are ignored here. :func:`load_leak_flags` i
 analyze`` splits its tables with it, and the audit can do the same.
 
 The file is found beside the samples as ``<folder>/leaks.jsonl`` or ``<folder>/contamination/leaks.jsonl``
-(:func:`find_leak_files`). A problem's split is ``"leaked"`` or ``"clean"`` by its flag, or ``"unflagged"`` when no file covers it (a probe
-run with ``--limit`` covers only the first problems). A record with a ``benchmark`` matches samples of that
+(:func:`find_leak_files`). A problem's split is ``"leaked"`` or ``"clean"`` by its flag, or ``"unflagged"`` when
+no file covers it (a probe run with ``--limit`` covers only the first problems). A record with a ``benchmark`` matches samples of that
 benchmark only; one without matches a problem id in any benchmark. Several files combine: a problem any of
 them flags as leaked is leaked (a problem one probe found memorised is not clean).
 """
@@ -29,7 +29,8 @@ SPLITS = ("leaked", "clean", "unflagged")
 
 @dataclass
 class LeakFlags:
-    """Leak flags keyed by ``(benchmark or None, problem_id)``; ``sources`` are the files read."""
+    """Leak flags keyed by ``(benchmark or None, problem_id)``; ``sources`` are the files read. The flags are
+    indexed once, at construction: build a new instance (:meth:`merged`) rather than changing ``flags``."""
 
     flags: dict[tuple[str | None, str], bool] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
@@ -57,10 +58,8 @@ class LeakFlags:
         With ``benchmark`` None every record of that id counts (leaked if any is)."""
         if benchmark is None:
             return self._any_benchmark.get(problem_id)
-        for key in ((benchmark, problem_id), (None, problem_id)):
-            if key in self.flags:
-                return self.flags[key]
-        return None
+        found = [self.flags[k] for k in ((benchmark, problem_id), (None, problem_id)) if k in self.flags]
+        return any(found) if found else None
 
     def split(self, benchmark: str | None, problem_id: str) -> str:
         """``"leaked"``, ``"clean"`` or ``"unflagged"``."""
