@@ -91,3 +91,24 @@ def test_contamination_smollm2_on_20_math500_problems(shared_data, tmp_path):
     assert s["problems"] == 20 and set(s["per_fraction"]) == {"0.4", "0.6", "0.8"}
     for f in s["per_fraction"].values():
         assert 0 <= f["exact_match"] <= 1 and 0 <= f["rouge_l"] <= 1
+
+
+def test_contamination_records_the_benchmark_and_keeps_out_of_an_evaluation_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from spurious.cli import app
+    from spurious.eval.leaks import load_leak_flags
+
+    bench = tmp_path / "b.jsonl"
+    bench.write_text(json.dumps({"id": "q", "problem": "What is two plus two, exactly?", "answer": "4"}) + "\n")
+    evald = tmp_path / "ev"
+    evald.mkdir()
+    (evald / "samples.jsonl").write_text("")
+    (evald / "summary.json").write_text("{}")
+    args = ["contamination", "--model", "tiny:100K", "--benchmark", str(bench), "--max-new-tokens", "3"]
+    r = CliRunner().invoke(app, args + ["--out", str(evald)])
+    assert r.exit_code == 2 and "contamination" in r.output and (evald / "summary.json").read_text() == "{}"
+    r = CliRunner().invoke(app, args + ["--out", str(evald / "contamination")])
+    assert r.exit_code == 0, r.output
+    flags = load_leak_flags(evald / "contamination")
+    assert list(flags.flags) == [(str(bench), "q")]                    # keyed by the benchmark as given

@@ -59,3 +59,46 @@ def test_one_shot_pi1_is_the_sail_problem(shared_data):
     assert p.id == PI1_ID == "L4-7395" and p.answer == PI1_ANSWER == "12.8"
     assert "pressure" in p.problem and "sail" in p.problem and p.meta["level"] == 4
     assert load_one_shot_pi1(limit=0) == []
+
+
+# ---------------------------------------------------------------- MATH-500: local data first, else the hub by name
+
+def test_math500_resolves_to_the_local_data_offline_without_touching_the_hub(shared_data, monkeypatch):
+    import datasets
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: pytest.fail("the hub was asked"))
+    ps = load_problems("math500")
+    assert len(ps) == 500 and ps[0].id == "test/precalculus/807.json"
+    assert ps == load_problems_file(shared_data / "math500.jsonl")
+
+
+def test_math500_by_name_comes_from_the_hub_when_there_is_no_local_copy(shared_data, tmp_path, monkeypatch):
+    """The hub copy (HuggingFaceH4/MATH-500: problem, solution, answer, subject, level, unique_id) gives the same
+    ids, texts and answers as the local file, so samples of either resume each other."""
+    import datasets
+
+    local = load_problems_file(shared_data / "math500.jsonl")
+    hub_rows = [{"problem": p.problem, "solution": "...", "answer": p.answer, "subject": "s", "level": 3,
+                 "unique_id": p.id} for p in local]
+    asked = []
+    monkeypatch.setenv("SPURIOUS_DATA_DIR", str(tmp_path))          # no math500.jsonl here
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: asked.append((a, k)) or hub_rows)
+    ps = load_problems("math500", limit=20)
+    assert asked == [(("HuggingFaceH4/MATH-500", None), {"split": "test"})]
+    assert [(p.id, p.problem, p.answer) for p in ps] == [(p.id, p.problem, p.answer) for p in local[:20]]
+    assert ps[0].meta == {"solution": "...", "subject": "s", "level": 3}
+
+
+def test_math500_without_local_data_offline_is_a_one_line_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "SPURIOUS_DATA_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "spurious", "eval", "--model", "tiny:100K", "-b", "math500",
+                        "--out", str(tmp_path / "ev")], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and not (tmp_path / "ev").exists()
+    lines = [x for x in (r.stdout + r.stderr).splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: benchmark 'math500': no local copy at "), lines
+    assert "the hub is offline" in lines[0] and "SPURIOUS_DATA_DIR" in lines[0]

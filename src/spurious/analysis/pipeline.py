@@ -4,7 +4,9 @@
   detection rules) for each; with a ``baseline`` evaluation also Fig. 7 buckets and Table 2 partial
   contribution scores (baseline → each evaluation, per shared benchmark) and Fig.-1 gain bars;
 * training runs (``metrics.jsonl``) → one figure per logged quantity, runs overlaid, seeds of one
-  group as mean ± 95 % t-interval; the mechanism diagnostics (docs/mechanism.md) as one table row per run.
+  group as mean ± 95 % t-interval; the mechanism diagnostics (docs/mechanism.md) as one table row per run;
+* leak flags (``leaks.jsonl`` of ``spurious contamination``, given or found in an input folder) → Table 1, the
+  transitions, Table 2 and the gains again for the leaked, the clean and the unflagged problems.
 
 Everything lands in ``out_dir``: ``report.html``, ``tables/*.json|csv`` (JSON carries provenance),
 ``figures/*.png`` and ``outputs.json`` listing the files.
@@ -29,9 +31,11 @@ from spurious.analysis.strategy import strategy_table
 from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
 from spurious.code_reasoning import CODE_RULES
 from spurious.errors import UsageError, check_choice, check_positive
+from spurious.eval.leaks import LeakFlags, find_leak_files, load_all_leak_flags, split_samples
 from spurious.io import InputError, atomic_open, check_output, finite_json, write_json
 from spurious.provenance import provenance
 from spurious.report.html import Image, KeyValues, Paragraph, Section, Table, build_report
+from spurious.rollout import Rollout
 from spurious.smoothing import WINDOW
 
 SEED_SUFFIX = re.compile(r"^(.*?)[-_](?:seed|s)(\d+)$")
@@ -78,13 +82,29 @@ class AnalysisOutputs:
     notes: list[str] = field(default_factory=list)
 
 
-def table1_rows(evals: Sequence[EvalResult], rules: Sequence[str] = CODE_RULES) -> list[dict]:
+def sample_splits(samples: Sequence[Rollout], flags: LeakFlags | None, any_benchmark: bool = False
+                  ) -> dict[str, Sequence[Rollout]]:
+    """``{"all": samples}``, plus the leaked / clean / unflagged subsets when ``flags`` are given."""
+    out: dict[str, Sequence[Rollout]] = {"all": samples}
+    if flags:
+        out.update(split_samples(samples, flags, any_benchmark=any_benchmark))
+    return out
+
+
+def table1_rows(evals: Sequence[EvalResult], rules: Sequence[str] = CODE_RULES, flags: LeakFlags | None = None,
+                any_benchmark: bool = False) -> list[dict]:
+    """Table 1 rows per evaluation, benchmark and rule; with ``flags`` each also per split (column ``split``)."""
     rows = []
     for ev in evals:
-        for r in strategy_table(ev.samples, rules):
-            rows.append({"eval": ev.name, "benchmark": r.benchmark, "rule": r.rule, "n": r.n,
-                         "code_freq_%": _pct(r.code_frequency), "acc_%": _pct(r.accuracy),
-                         "acc_code_%": _pct(r.accuracy_code), "acc_language_%": _pct(r.accuracy_language)})
+        for split, samples in sample_splits(ev.samples, flags, any_benchmark).items():
+            for r in strategy_table(list(samples), rules):
+                row = {"eval": ev.name, "benchmark": r.benchmark, **({"split": split} if flags else {}),
+                       "rule": r.rule, "n": r.n, "code_freq_%": _pct(r.code_frequency), "acc_%": _pct(r.accuracy),
+                       "acc_code_%": _pct(r.accuracy_code), "acc_language_%": _pct(r.accuracy_language)}
+                rows.append(row)
+    if flags:  # group a benchmark's splits together: all, leaked, clean, unflagged
+        order = {k: i for i, k in enumerate(("all", "leaked", "clean", "unflagged"))}
+        rows.sort(key=lambda r: (r["eval"], r["benchmark"], order[r["split"]]))
     return rows
 
 
@@ -121,9 +141,9 @@ def model_name(ev: EvalResult) -> str:
     return str(ev.summary.get("model") or ev.provenance.get("model") or ev.name)
 
 
-def _accuracy_by_benchmark(ev: EvalResult) -> dict[str, float]:
+def _accuracy_by_benchmark(samples: Sequence[Rollout]) -> dict[str, float]:
     out: dict[str, list[bool]] = {}
-    for s in ev.samples:
+    for s in samples:
         out.setdefault(s.benchmark, []).append(s.correct)
     return {b: 100.0 * sum(v) / len(v) for b, v in out.items()}
 
@@ -134,45 +154,59 @@ TRANSITION_NOTE = ("C_d is the bucket's share of the net number of newly correct
                    "The Table 2 column is the unweighted mean over evaluations with a defined C.")
 
 
-def transition_blocks(pairs: Sequence[tuple[EvalResult, EvalResult, str]], rule: str, notes: list[str]
+def transition_blocks(pairs: Sequence[tuple[EvalResult, EvalResult, str]], rule: str, notes: list[str],
+                      flags: LeakFlags | None = None, any_benchmark: bool = False
                       ) -> tuple[list[Any], list[dict], list[dict]]:
-    """Report blocks, contribution rows and full tables for (before, after, label) pairs, per shared benchmark."""
+    """Report blocks, contribution rows and full tables for (before, after, label) pairs, per shared benchmark;
+    with ``flags`` also per split of the problems (leaked / clean / unflagged; key ``split`` in rows and tables)."""
     blocks: list[Any] = []
     contrib_all: list[dict] = []
     dicts: list[dict] = []
     benches = list(dict.fromkeys(b for before, _, _ in pairs for b in before.benchmarks))
+    split_pairs = [(sample_splits(before.samples, flags, any_benchmark),
+                    sample_splits(after.samples, flags, any_benchmark), before, after, label)
+                   for before, after, label in pairs]
+    splits = ("all", "leaked", "clean", "unflagged") if flags else ("all",)
     for bench in benches:
-        tables = []
-        for before, after, label in pairs:
-            if bench not in before.benchmarks or bench not in after.benchmarks:
+        for split in splits:
+            where = bench if split == "all" else f"{bench} [{split}]"
+            tables = []
+            for before_splits, after_splits, before, after, label in split_pairs:
+                b = [s for s in before_splits.get(split, ()) if s.benchmark == bench]
+                a = [s for s in after_splits.get(split, ()) if s.benchmark == bench]
+                if not b or not a:
+                    continue
+                try:
+                    t = transition_table(b, a, rule, benchmark=bench, before_name=before.name, after_name=label)
+                except ValueError as e:
+                    notes.append(f"{label} / {where}: {e}")
+                    continue
+                if flags:
+                    t.extra["split"] = split
+                tables.append(t)
+                left_out = (f" ({t.n_only_before} before-only and {t.n_only_after} after-only problems left out)"
+                            if t.n_only_before or t.n_only_after else "")
+                blocks.append(Table(bucket_rows(t), caption=(
+                    f"{where}: {before.name} → {after.name}: accuracy {100 * t.accuracy_before:.1f} → "
+                    f"{100 * t.accuracy_after:.1f} % on {t.n} problems; code {t.code_before} → "
+                    f"{t.code_after}{left_out}")))
+            if not tables:
                 continue
-            try:
-                t = transition_table(before.samples, after.samples, rule, benchmark=bench,
-                                     before_name=before.name, after_name=label)
-            except ValueError as e:
-                notes.append(f"{label} / {bench}: {e}")
-                continue
-            tables.append(t)
-            left_out = (f" ({t.n_only_before} before-only and {t.n_only_after} after-only problems left out)"
-                        if t.n_only_before or t.n_only_after else "")
-            blocks.append(Table(bucket_rows(t), caption=(
-                f"{bench}: {before.name} → {after.name}: accuracy {100 * t.accuracy_before:.1f} → "
-                f"{100 * t.accuracy_after:.1f} % on {t.n} problems; code {t.code_before} → {t.code_after}{left_out}")))
-        if not tables:
-            continue
-        rows = contribution_rows(tables)
-        contrib_all += rows
-        dicts += [t.as_dict() for t in tables]
-        blocks.append(Table(rows, caption=f"{bench}: partial contribution scores C_d (%), one row per evaluation"))
-        mean = mean_contributions(tables)
-        if mean.average_total_gain is None:
-            blocks.append(Paragraph(f"{bench}: every C is undefined (net change 0)."))
-        elif len(tables) > 1:
-            blocks.append(Paragraph(
-                f"{bench}: Table 2 column (unweighted mean over {len(mean.used)} evaluations): average total "
-                f"gain {100 * mean.average_total_gain:.1f} points; "
-                + ", ".join(f"C {d} = {100 * mean.contributions[d]:.1f} %" for d in BUCKETS)
-                + (f". Skipped (net change 0): {', '.join(mean.skipped)}" if mean.skipped else "")))
+            rows = contribution_rows(tables)
+            if flags:
+                rows = [{"split": split, **r} for r in rows]
+            contrib_all += rows
+            dicts += [t.as_dict() for t in tables]
+            blocks.append(Table(rows, caption=f"{where}: partial contribution scores C_d (%), one row per evaluation"))
+            mean = mean_contributions(tables)
+            if mean.average_total_gain is None:
+                blocks.append(Paragraph(f"{where}: every C is undefined (net change 0)."))
+            elif len(tables) > 1:
+                blocks.append(Paragraph(
+                    f"{where}: Table 2 column (unweighted mean over {len(mean.used)} evaluations): average total "
+                    f"gain {100 * mean.average_total_gain:.1f} points; "
+                    + ", ".join(f"C {d} = {100 * mean.contributions[d]:.1f} %" for d in BUCKETS)
+                    + (f". Skipped (net change 0): {', '.join(mean.skipped)}" if mean.skipped else "")))
     return blocks, contrib_all, dicts
 
 
@@ -188,6 +222,32 @@ def diagnostics_section(runs: Sequence[RunLog], tables_dir: Path, prov: dict) ->
     rows = [{"run": name, **table_row(s)} for name, s in summaries.items()]
     note = TABLE_NOTE + " One row per run; tables/diagnostics.json has every key's start, end and mean."
     return Section("Training diagnostics", [Table(rows, caption=note)]), [path]
+
+
+SPLIT_NOTE = (" With leak flags, each benchmark's rows are repeated for the leaked, the clean and the unflagged "
+              "problems (column split; 'all' is every problem).")
+
+
+def leak_paragraph(flags: LeakFlags) -> Paragraph:
+    """What the leak flags are and where they come from."""
+    c = flags.counts()
+    benches = ", ".join(flags.benchmarks) or "any benchmark (the records name none)"
+    return Paragraph(
+        f"Per-problem leak flags from {', '.join(flags.sources)}: {c['leaked']} leaked and {c['clean']} clean "
+        f"problems ({benches}). A problem is leaked when the probed model completed its text exactly from a 60 % "
+        "prefix (spurious contamination, the measurement of arXiv 2507.10532); one flagged leaked by any file is "
+        "leaked. Problems no file covers are 'unflagged'. Training rollouts are matched by problem id alone.")
+
+
+def leak_mismatch(flags: LeakFlags, evals: Sequence[EvalResult]) -> str | None:
+    """A note when leak flags are given but no evaluation sample matches any of them (e.g. other benchmark
+    names); None otherwise or when there are no evaluations."""
+    samples = [s for ev in evals for s in ev.samples]
+    if not samples or any(flags.flag(s.benchmark, str(s.problem_id)) is not None for s in samples):
+        return None
+    got = sorted({s.benchmark for s in samples})
+    return (f"no evaluation sample matches a leak flag: the flags name benchmark(s) {flags.benchmarks or ['(none)']},"
+            f" the samples {got}; every problem is 'unflagged'")
 
 
 def _rollout_pair(run: RunLog, phases: tuple[int, int] | None, notes: list[str]
@@ -209,11 +269,13 @@ def _rollout_pair(run: RunLog, phases: tuple[int, int] | None, notes: list[str]
 def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
             baseline: str | os.PathLike | None = None, rule: str = "python", window: int = WINDOW,
             group_seeds: bool = False, title: str = "spurious analysis",
-            phases: tuple[int, int] | None = None) -> AnalysisOutputs:
+            phases: tuple[int, int] | None = None, leaks: Sequence[str | os.PathLike] = ()) -> AnalysisOutputs:
     """Run every analysis that the given folders allow and write the report (see module docstring).
 
     ``phases``: the two training phases (1-based) whose rollouts a run's Table 1 and transitions compare;
-    default its first and last logged phase."""
+    default its first and last logged phase. ``leaks``: leak-flag files (or folders holding ``leaks.jsonl``);
+    a ``leaks.jsonl`` lying in an input folder or the baseline folder is used too. With any, every table is also
+    split into leaked, clean and unflagged problems (:mod:`spurious.eval.leaks`)."""
     check_choice(rule, CODE_RULES, "--rule", "code-reasoning rule")
     check_positive(window=window)
     out = check_output(out_dir, "folder")
@@ -253,9 +315,13 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UsageError(f"several inputs share the folder name(s) {dupes}; names label tables and curves")
+    leak_files = list(dict.fromkeys([*map(str, leaks), *map(str, find_leak_files(
+        [*paths, *([baseline] if baseline is not None else [])]))]))
+    flags = load_all_leak_flags(leak_files) if leak_files else None
 
     prov = provenance(analysis={"inputs": [str(p) for p in paths], "baseline": str(baseline) if baseline else None,
-                                "rule": rule, "window": window, "group_seeds": group_seeds})
+                                "rule": rule, "window": window, "group_seeds": group_seeds,
+                                "leaks": flags.sources if flags else []})
     result = AnalysisOutputs(report=out / "report.html", notes=auto_notes)
     sections: list[Section] = []
 
@@ -268,9 +334,14 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         inputs.append({"name": run.name, "kind": "training run", "path": str(run.path), "benchmarks": "",
                        "samples / lines": len(run.rows), "group": run.group})
     sections.append(Section("Inputs", [Table(inputs)]))
+    all_evals = ([base_ev] if base_ev else []) + evals
+    if flags:
+        sections.append(Section("Leak flags", [leak_paragraph(flags)]))
+        unmatched = leak_mismatch(flags, all_evals)
+        if unmatched:
+            result.notes.append(unmatched)
 
     # ---- Table 1
-    all_evals = ([base_ev] if base_ev else []) + evals
     if all_evals:
         summ = summary_rows(all_evals)
         if summ:
@@ -278,42 +349,58 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                 "Headline metrics as recorded in each evaluation's summary.json; rates in % (the file holds "
                 "fractions), k = samples per problem.",
                 Table(summ)]))
-        t1 = table1_rows(all_evals)
+        t1 = table1_rows(all_evals, flags=flags)
         _write_json(tables_dir / "table1.json", {"rows": t1, "provenance": prov})
         result.files += [tables_dir / "table1.json", write_csv(tables_dir / "table1.csv", t1)]
         sections.append(Section("Table 1: code reasoning and accuracy by strategy", [
             "Share of responses counted as code reasoning and the accuracy of each strategy (docs/paper.md §7.5). "
             "Rule 'python': the response mentions 'python' (case-insensitive; the paper's rule). Rule 'fenced': "
-            "it contains a fenced code block. All samples count (avg@k for k > 1).",
+            "it contains a fenced code block. All samples count (avg@k for k > 1)."
+            + (SPLIT_NOTE if flags else ""),
             Table(t1)]))
 
     # ---- Table 2 and bars
     if base_ev is not None and evals:
         intro = (f"Problems split by strategy (rule '{rule}') in the baseline '{base_ev.name}' and in each later "
                  "evaluation. " + TRANSITION_NOTE)
-        blocks, rows, dicts = transition_blocks([(base_ev, ev, ev.name) for ev in evals], rule, result.notes)
+        blocks, rows, dicts = transition_blocks([(base_ev, ev, ev.name) for ev in evals], rule, result.notes,
+                                                flags)
         if dicts:
             result.files += _write_transition_tables(tables_dir, "", dicts, rows, prov)
         sections.append(Section("Strategy transitions and Table 2", [intro, *blocks]))
 
         family = model_name(base_ev)
-        base_acc = _accuracy_by_benchmark(base_ev)
         bar_blocks: list[Any] = ["Accuracy (%) of the baseline and of each evaluation; bars are labelled with the "
                                  "gain over the baseline in points. Accuracy is the mean over all samples (pass@1 "
                                  "for greedy, avg@k otherwise); final values here are single evaluations, not "
-                                 "smoothed curves."]
+                                 "smoothed curves." + (" The figure is drawn for all problems; the tables give "
+                                                       "each split too." if flags else "")]
         all_bar_rows = []
+        base_splits = sample_splits(base_ev.samples, flags)
+        ev_splits = [(ev, sample_splits(ev.samples, flags)) for ev in evals]
         for bench in base_ev.benchmarks:
-            entries = [BarEntry(family, ev.name, base_acc[bench], _accuracy_by_benchmark(ev)[bench])
-                       for ev in evals if bench in ev.benchmarks]
-            if not entries:
+            rows = []
+            for split, base_samples in base_splits.items():
+                base_acc = _accuracy_by_benchmark(base_samples)
+                if bench not in base_acc:
+                    continue
+                entries = []
+                for ev, splits in ev_splits:
+                    acc = _accuracy_by_benchmark(splits.get(split, ()))
+                    if bench in acc:
+                        entries.append(BarEntry(family, ev.name, base_acc[bench], acc[bench]))
+                if not entries:
+                    continue
+                if split == "all":
+                    png = plot_gain_bars(entries, fig_dir / f"gain_{bench}.png",
+                                         title=f"{bench}: gain over {base_ev.name}")
+                    result.files.append(png)
+                    bar_blocks.append(Image(png, caption=f"{bench}: accuracy after each run vs the baseline"))
+                rows += [{"benchmark": bench, **({"split": split} if flags else {}), **r} for r in gain_rows(entries)]
+            if not rows:
                 continue
-            png = plot_gain_bars(entries, fig_dir / f"gain_{bench}.png", title=f"{bench}: gain over {base_ev.name}")
-            result.files.append(png)
-            rows = [{"benchmark": bench, **r} for r in gain_rows(entries)]
             all_bar_rows += rows
-            bar_blocks += [Image(png, caption=f"{bench}: accuracy after each run vs the baseline"),
-                           Table(rows, formats={"base": "{:.1f}", "final": "{:.1f}", "gain": "{:+.1f}"})]
+            bar_blocks.append(Table(rows, formats={"base": "{:.1f}", "final": "{:.1f}", "gain": "{:+.1f}"}))
         if all_bar_rows:
             _write_json(tables_dir / "gains.json", {"rows": all_bar_rows, "provenance": prov})
             result.files += [tables_dir / "gains.json", write_csv(tables_dir / "gains.csv", all_bar_rows)]
@@ -332,7 +419,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     if pairs:
         intro = ("Each run's own checkpoint evaluations (<run>/eval/step-N): step 0 (the base model) against the "
                  "last evaluated step, one run per reward as in the paper's Fig. 7. " + TRANSITION_NOTE)
-        blocks, rows, dicts = transition_blocks(pairs, rule, result.notes)
+        blocks, rows, dicts = transition_blocks(pairs, rule, result.notes, flags)
         if dicts:
             result.files += _write_transition_tables(tables_dir, "_runs", dicts, rows, prov)
         sections.append(Section("Strategy transitions within runs", [intro, *blocks]))
@@ -340,7 +427,8 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     # ---- Table 1 and transitions from the runs' own training rollouts
     rollout_pairs = [pair for run in runs if (pair := _rollout_pair(run, phases, result.notes))]
     if rollout_pairs:
-        t1 = table1_rows([ev for before, after, _ in rollout_pairs for ev in (before, after)])
+        t1 = table1_rows([ev for before, after, _ in rollout_pairs for ev in (before, after)], flags=flags,
+                         any_benchmark=True)
         _write_json(tables_dir / "table1_rollouts.json", {"rows": t1, "provenance": prov})
         result.files += [tables_dir / "table1_rollouts.json", write_csv(tables_dir / "table1_rollouts.csv", t1)]
         intro = ("Each run's own training rollouts (rollouts/step_XXXXX.jsonl.gz, T = 1 samples of the training "
@@ -348,7 +436,7 @@ def analyze(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                  "paper does with evaluations. Problems differ between phases unless the dataset is smaller than a "
                  "phase's prompts, so the transition buckets cover the problems both phases sampled. "
                  + TRANSITION_NOTE)
-        blocks, rows, dicts = transition_blocks(rollout_pairs, rule, result.notes)
+        blocks, rows, dicts = transition_blocks(rollout_pairs, rule, result.notes, flags, any_benchmark=True)
         if dicts:
             result.files += _write_transition_tables(tables_dir, "_rollouts", dicts, rows, prov)
         sections.append(Section("Training rollouts: Table 1 and strategy transitions", [

@@ -25,6 +25,11 @@ def analyze(
     phases: Optional[str] = typer.Option(None, "--phases", metavar="A,B",
                                          help="Training phases (1-based) whose rollouts a run's Table 1 and "
                                               "transitions compare; default its first and last logged phase."),
+    leaks: Optional[List[Path]] = typer.Option(None, "--leaks", metavar="FILE|DIR",
+                                               help="Leak flags of spurious contamination (leaks.jsonl, or a folder "
+                                                    "holding one; repeatable): split every table into leaked, clean "
+                                                    "and unflagged problems. A leaks.jsonl in an input folder is "
+                                                    "used without this option."),
 ) -> None:
     """Analyse runs and evaluations: Table 1, Table 2, training curves, gain bars, one report.html."""
     from spurious.analysis.pipeline import analyze as run_analysis
@@ -41,7 +46,7 @@ def analyze(
     console = wide_console(stderr=True)
     with console.status("analysing"):
         result = run_analysis(paths, out, baseline=baseline, rule=rule, window=window, group_seeds=group_seeds,
-                              title=title, phases=pair)
+                              title=title, phases=pair, leaks=leaks or ())
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"wrote {len(result.files)} files; report: [bold]{result.report}[/]")

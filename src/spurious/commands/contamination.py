@@ -27,6 +27,7 @@ def contamination(
     from spurious.data import load_problems
     from spurious.errors import SpuriousError, UsageError, check_positive
     from spurious.eval.contamination import probe, summarize_probe
+    from spurious.eval.leaks import CONTAMINATION_DIR, LEAKS_FILE
     from spurious.io import check_output, write_json, write_jsonl
     from spurious.models import parse_tiny_name
     from spurious.provenance import provenance
@@ -46,11 +47,17 @@ def contamination(
     except (OSError, ValueError) as e:
         raise UsageError(str(e), option="--benchmark") from e
     check_output(out, "folder")
+    for taken in ("samples.jsonl", "metrics.jsonl"):
+        if (out / taken).exists():
+            raise UsageError(f"{out} holds {taken} (an evaluation or a run folder, whose files the probe's would "
+                             f"mix with); write into {out / CONTAMINATION_DIR}, where analyze finds the flags",
+                             option="--out")
     backend = make_backend(model, "transformers", batch_size=batch_size, dtype=dtype, device=device, seed=0)
-    records = probe(backend, problems, fractions=fracs, max_new_tokens=max_new_tokens, grader=grader)
+    records = probe(backend, problems, fractions=fracs, max_new_tokens=max_new_tokens, grader=grader,
+                    benchmark=benchmark)
     summary = summarize_probe(records)
     out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / "leaks.jsonl", records)
+    write_jsonl(out / LEAKS_FILE, records)
     write_json(out / "summary.json", {**summary, "model": model, "benchmark": benchmark,
                                       "provenance": provenance(model=model, benchmark=benchmark, limit=limit,
                                                                fractions=list(fracs), max_new_tokens=max_new_tokens,
@@ -59,7 +66,7 @@ def contamination(
         typer.echo(f"prefix {float(f):.0%}: exact match {100 * s['exact_match']:.1f} %, ROUGE-L {s['rouge_l']:.3f}, "
                    f"accuracy from the prefix {100 * s['answer_accuracy']:.1f} %")
     typer.echo(f"leaked ({summary['leak_rule']}): {100 * summary['leaked']:.1f} % of {summary['problems']}")
-    typer.echo(str(out / "leaks.jsonl"))
+    typer.echo(str(out / LEAKS_FILE))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spurious.errors import UsageError
 from spurious.io import InputError, iter_jsonl
 
 
@@ -88,15 +89,29 @@ def load_problems_file(path: str | os.PathLike, *, problem_column: str = "proble
     return out
 
 
-def load_problems_hub(spec: BenchmarkSpec, limit: int | None = None) -> list[Problem]:
-    """Problems from the Hugging Face hub (needs the internet)."""
-    import datasets
+def _hub_offline() -> bool:
+    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
+               for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
 
-    ds = datasets.load_dataset(spec.hub_id, spec.hub_config, split=spec.hub_split)
+
+def load_problems_hub(spec: BenchmarkSpec, limit: int | None = None) -> list[Problem]:
+    """Problems from the Hugging Face hub (the internet, or the ``datasets`` cache when offline), with the ids of
+    ``spec.id_column`` (MATH-500's ``unique_id`` equals the local file's ``id``). Raises :class:`UsageError`
+    (one line) when the hub copy cannot be loaded."""
+    try:
+        import datasets
+
+        ds = datasets.load_dataset(spec.hub_id, spec.hub_config, split=spec.hub_split)
+    except Exception as e:  # noqa: BLE001 - no network, offline mode, unknown id, no `datasets`: one line
+        offline = " (the hub is offline: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set)" if _hub_offline() else ""
+        detail = " ".join(str(e).split())[:200]
+        raise UsageError(f"benchmark {spec.name!r}: no local copy at {data_dir() / spec.filename} and the hub copy "
+                         f"{spec.hub_id!r} could not be loaded{offline}: {type(e).__name__}: {detail}; put "
+                         f"{spec.filename} in {data_dir()} or set SPURIOUS_DATA_DIR") from e
     out = []
     for i, row in enumerate(ds):
         pid = str(row[spec.id_column]) if spec.id_column and spec.id_column in row else f"{spec.name}-{i}"
-        meta = {k: v for k, v in row.items() if k not in (spec.problem_column, spec.answer_column)}
+        meta = {k: v for k, v in row.items() if k not in (spec.problem_column, spec.answer_column, spec.id_column)}
         out.append(Problem(pid, str(row[spec.problem_column]), _as_str(row[spec.answer_column]), meta))
         if limit is not None and len(out) >= limit:
             break

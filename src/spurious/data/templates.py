@@ -13,6 +13,9 @@ Names:
 * ``none`` - the raw problem text, no chat template (offline majority-vote labelling, §2.3).
 * ``code-forcing`` - ``qwen-math`` with the assistant turn prefilled "Let's solve this using Python." (§4.4).
 * ``math-problem``, ``simplerl-zoo``, ``sober``, ``spurious-prompt`` - the prompt variants of §4.5.
+* ``few-shot`` - a raw text prompt of four worked examples (:data:`FEW_SHOT_EXAMPLES`, written for this project,
+  from no benchmark) each ending in a boxed answer, then ``Problem: <problem>`` and ``Solution:``; it stops at the
+  next ``Problem:``. Not in the paper: a pre-RL baseline for ``spurious eval --baselines``.
 * any other string containing ``{problem}`` - a custom user-turn template (no system message).
 """
 
@@ -48,6 +51,34 @@ LIPSUM_USER = (
     "rhoncus sem. Nulla et lectus vestibulum urna fringilla ultrices. Phasellus eu tellus sit amet tortor gravida "
     "placerat.\n\n{problem}"
 )
+
+# (problem, worked solution ending in a boxed answer): written for this project, not taken from any benchmark
+# (tests/test_data_templates.py checks they share no 8-word run with the evaluation sets).
+FEW_SHOT_EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("Mira reads 14 pages of her book on Monday and twice as many on Tuesday. The book has 90 pages. How many "
+     "pages are left for her to read?",
+     "On Tuesday she reads $2 \\times 14 = 28$ pages, so in the two days she reads $14 + 28 = 42$ pages. That "
+     "leaves $90 - 42 = 48$ pages. The final answer is $\\boxed{48}$."),
+    ("Solve for $y$: $7y - 9 = 3y + 15$.",
+     "Subtracting $3y$ from both sides gives $4y - 9 = 15$. Adding $9$ gives $4y = 24$, so $y = 6$. The final "
+     "answer is $\\boxed{6}$."),
+    ("Compute $\\frac{5}{6} - \\frac{1}{4}$ and write the result as a fraction in lowest terms.",
+     "With the common denominator $12$: $\\frac{10}{12} - \\frac{3}{12} = \\frac{7}{12}$. The final answer is "
+     "$\\boxed{\\frac{7}{12}}$."),
+    ("A jar holds 3 green and 5 yellow beads. Two beads are taken out at random, one after the other, without "
+     "putting the first back. What is the probability that both are green? Express your answer as a common "
+     "fraction.",
+     "The first bead is green with probability $\\frac{3}{8}$; then 2 of the remaining 7 beads are green, so "
+     "both are green with probability $\\frac{3}{8} \\cdot \\frac{2}{7} = \\frac{6}{56} = \\frac{3}{28}$. The "
+     "final answer is $\\boxed{\\frac{3}{28}}$."),
+)
+FEW_SHOT_STOP = "Problem:"
+
+
+def few_shot_text(examples: tuple[tuple[str, str], ...] = FEW_SHOT_EXAMPLES) -> str:
+    """The few-shot prompt as a format string with one ``{problem}`` field (the examples' braces escaped)."""
+    shots = "".join(f"Problem: {p}\nSolution: {s}\n\n" for p, s in examples)
+    return shots.replace("{", "{{").replace("}", "}}") + "Problem: {problem}\nSolution:"
 
 
 @dataclass(frozen=True)
@@ -100,6 +131,7 @@ TEMPLATES: dict[str, Template] = {
                              user="{problem}\n" + QWEN_MATH_SYSTEM.replace("{", "{{").replace("}", "}}")),
     "sober": Template("sober", user=SOBER_USER),
     "spurious-prompt": Template("spurious-prompt", system=LIPSUM_SYSTEM, user=LIPSUM_USER),
+    "few-shot": Template("few-shot", user=None, text=few_shot_text(), stop=(FEW_SHOT_STOP,)),
 }
 
 

@@ -69,8 +69,10 @@ def score_continuation(continuation: str, rest: Sequence[str]) -> tuple[bool, fl
 
 
 def probe(backend, problems, *, fractions: Sequence[float] = FRACTIONS, max_new_tokens: int = 256,
-          grader: str = "default") -> list[dict[str, Any]]:
-    """One record per problem: per-fraction exact match, ROUGE-L, accuracy from the prefix, and the leak flag."""
+          grader: str = "default", benchmark: str | None = None) -> list[dict[str, Any]]:
+    """One record per problem: per-fraction exact match, ROUGE-L, accuracy from the prefix, and the leak flag
+    (the ``leaks.jsonl`` records that :func:`spurious.eval.leaks.load_leak_flags` reads); ``benchmark``, when
+    given, is recorded in each so the flags match that benchmark's samples only."""
 
     settings = SamplingSettings(temperature=0.0, max_new_tokens=max_new_tokens)
     jobs = [(p, f, *split_words(p.problem, f)) for p in problems for f in fractions]
@@ -79,7 +81,8 @@ def probe(backend, problems, *, fractions: Sequence[float] = FRACTIONS, max_new_
     by_problem: dict[str, dict[str, Any]] = {}
     for (p, f, prefix, rest), g, gr in zip(jobs, gens, graded):
         em, rl = score_continuation(g.text, rest)
-        row = by_problem.setdefault(p.id, {"problem_id": p.id, "prefixes": []})
+        row = by_problem.setdefault(p.id, {**({"benchmark": benchmark} if benchmark is not None else {}),
+                                           "problem_id": p.id, "prefixes": []})
         row["prefixes"].append({"fraction": f, "prefix_words": len(prefix.split()), "rest_words": len(rest),
                                 "exact_match": em, "rouge_l": rl, "answer_correct": gr.correct,
                                 "continuation": g.text})
