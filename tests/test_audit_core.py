@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import pytest
@@ -148,3 +149,118 @@ def test_evaluation_records_under_both_answer_rules(monkeypatch):
     assert [r["state"] for r in loose] == ["correct", "correct", "wrong", "none"]
     assert [r["state"] for r in strict] == ["correct", "none", "wrong", "none"]
     assert [r["code"] for r in loose] == [True, False, True, False] and loose[0]["boxed"] and not loose[1]["boxed"]
+
+
+# ------------------------------------------------------------------------------------ diagnostics, baselines
+
+
+def write_metrics(run_dir, phases: list[dict]) -> None:
+    run_dir.mkdir(parents=True)
+    lines = [{"kind": "step", "phase": i, "clip/low_frac": 9.0} for i in range(len(phases))]  # step lines: ignored
+    lines += [{"kind": "phase", "phase": i, **p} for i, p in enumerate(phases)]
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+def test_training_measures_from_hand_made_metrics(tmp_path):
+    from spurious.audit.summary import DIAGNOSTICS, LAST_PHASES, training_measures
+
+    # 7 phases: clip/low_frac 0.0 .. 0.6; the last LAST_PHASES (5) average 0.4; cov only in phases 0-1
+    phases = [{"clip/low_frac": i / 10, "entropy": 1.0 - i / 10, "pi_bar": 0.5 + i / 100} for i in range(7)]
+    phases[0]["cov/logp_old_adv"], phases[1]["cov/logp_old_adv"] = -0.2, -0.4
+    phases[3]["dlogp/all"] = float("nan")  # a NaN is no value
+    write_metrics(tmp_path / "run", phases)
+    m = training_measures(tmp_path / "run")
+    assert LAST_PHASES == 5
+    assert m["diagnostics"]["clip/low_frac"] == {"first": 0.0, "last": pytest.approx(0.4)}
+    assert m["diagnostics"]["cov/logp_old_adv"] == {"first": -0.2, "last": pytest.approx(-0.3)}
+    assert m["diagnostics"]["dlogp/all"] == {"first": None, "last": None}
+    assert set(m["diagnostics"]) == set(DIAGNOSTICS)
+    assert m["training"]["entropy"] == pytest.approx(-0.6) and m["training"]["pi_bar"] == pytest.approx(0.06)
+    # no metrics file, or a damaged one: no measures, no crash
+    assert training_measures(tmp_path / "absent")["training"] == {"entropy": None, "pi_bar": None}
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "metrics.jsonl").write_text('{"kind": "phase"}\nnot json\n{"kind": "phase"}\n')
+    assert training_measures(tmp_path / "bad")["diagnostics"]["clip/low_frac"]["last"] is None
+
+
+def test_versus_baselines_per_benchmark():
+    from spurious.audit.summary import versus_baselines
+    from spurious.eval.baselines import baseline_table
+
+    s = lambda score: {"benchmarks": {"m": {"score": score, "headline": "pass@1", "boxed_rate": 0.5}}}
+    table = baseline_table({"qwen-math": s(0.2), "sober": s(0.5)}, {"r1": "why"}, reference="qwen-math")
+    seeds = [{"after_by_benchmark": {"m": 0.45}}, {"after_by_benchmark": {"m": 0.55}}]
+    v = versus_baselines(seeds, table)["m"]
+    assert v["strongest_template"] == "sober" and v["reference_score"] == 0.2
+    assert v["after"]["mean"] == pytest.approx(0.5)
+    assert v["over_strongest"]["mean"] == pytest.approx(0.0) and v["over_strongest"]["n"] == 2
+    assert v["over_reference"]["mean"] == pytest.approx(0.3)
+    assert v["over_reference"]["low"] < 0.3 < v["over_reference"]["high"]
+
+
+def test_organism_prompt_says_why_a_template_cannot_apply():
+    from spurious.audit.evaluation import organism_prompt
+    from spurious.data.templates import Template, get_template
+
+    assert organism_prompt(get_template("none"), "3+4*5=") == "3+4*5="
+    with pytest.raises(ValueError, match="chat template"):
+        organism_prompt(get_template("qwen-math"), "3+4*5=")
+    with pytest.raises(ValueError, match="vocabulary"):
+        organism_prompt(get_template("r1"), "3+4*5=")
+    assert organism_prompt(Template("t", user=None, text="q: {problem}"), "3+4=") == "q: 3+4="
+
+
+def test_evaluate_templates_skips_only_what_cannot_apply():
+    from spurious.errors import UsageError
+    from spurious.eval.baselines import evaluate_templates
+
+    def one(name):
+        if name == "chat":
+            raise ValueError("no chat template")
+        if name == "bad":
+            raise UsageError("a user error is not a skipped template")
+        return {"benchmarks": {}}
+
+    summaries, skipped = evaluate_templates(one, ["a", "chat", "known"], known={"known": {"k": 1}})
+    assert list(summaries) == ["a", "known"] and summaries["known"] == {"k": 1}
+    assert skipped == {"chat": "no chat template"}
+    with pytest.raises(UsageError):
+        evaluate_templates(one, ["bad"])
+
+
+def test_plan_written_before_baselines_existed_still_resumes(tmp_path):
+    from spurious.audit.folder import PLAN_FILE, check_plan, write_plan
+
+    spec = AuditSpec(family="qwen-like", reward="gt")
+    write_plan(tmp_path, spec)
+    plan = json.loads((tmp_path / PLAN_FILE).read_text())
+    del plan["spec"]["baselines"]
+    (tmp_path / PLAN_FILE).write_text(json.dumps(plan))
+    assert check_plan(tmp_path, spec)
+    from spurious.errors import UsageError
+
+    with pytest.raises(UsageError, match="another audit plan"):
+        check_plan(tmp_path, AuditSpec(family="qwen-like", reward="gt", baselines=True))
+
+
+def test_model_audit_spec_cells_and_refusals():
+    from spurious.audit.plan import CELL_FIELDS, ModelAuditSpec
+    from spurious.rl.config import build_config
+
+    recipe = {k: v for k, v in build_config("tiny-cpu").to_dict().items() if k not in CELL_FIELDS}
+    spec = ModelAuditSpec(recipe=recipe, reward="python", controls=("random", "on-policy", "no-clip"), seeds=(0, 1))
+    assert spec.target == "tiny-100K" and spec.template == "qwen-math"
+    cells = spec.cells()
+    assert [c.name for c, _ in cells[:4]] == ["tiny-100K__user__s0", "tiny-100K__random__s0",
+                                              "tiny-100K__on-policy__s0", "tiny-100K__no-clip__s0"]
+    cfg = {c.arm: spec.cell_config(c, a, "r") for c, a in cells if c.seed == 1}
+    assert cfg["user"].reward == "python" and cfg["user"].seed == 1 and cfg["user"].name == "tiny-100K__user__s1"
+    assert (cfg["random"].reward, cfg["random"].reward_params) == ("random", {"gamma": 0.5})
+    assert cfg["on-policy"].optimizer_steps_per_phase == 1 and cfg["no-clip"].surrogate == "no-clip"
+    assert {c.learning_rate for c in cfg.values()} == {recipe["learning_rate"]}
+    with pytest.raises(ValueError, match="majority-vote labels"):
+        ModelAuditSpec(recipe=recipe, reward="gt", controls=("incorrect",))
+    with pytest.raises(ValueError, match="set by the audit"):
+        ModelAuditSpec(recipe={**recipe, "seed": 3}, reward="gt")
+    with pytest.raises(ValueError):
+        ModelAuditSpec(recipe={**recipe, "minibatch_size": 7}, reward="gt")

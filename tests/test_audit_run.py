@@ -12,6 +12,7 @@ from fractions import Fraction
 import pytest
 
 from spurious.audit.evaluation import EvalSpec
+from spurious.data.templates import TEMPLATES
 from spurious.audit.plan import AuditSpec
 from spurious.audit.run import run_audit
 from spurious.errors import UsageError
@@ -23,7 +24,7 @@ TINY = RunSettings(phases=2, prompts_per_phase=8, group_size=8, minibatch_size=1
 
 def spec(**kw) -> AuditSpec:
     base = dict(family="qwen-like", reward="gt", controls=("random",), seeds=(0, 1), settings=TINY,
-                evaluation=EvalSpec(samples=32), pretrain={"steps": 30, "calibration_samples": 32})
+                evaluation=EvalSpec(samples=32), pretrain={"steps": 30, "calibration_samples": 32}, baselines=True)
     return AuditSpec(**{**base, **kw})
 
 
@@ -50,7 +51,22 @@ def test_audit_end_to_end_and_resume(organism_cache, tmp_path):
     assert summary["verdict"]["verdict"] in ("exceeds every spurious control",
                                              "not distinguishable from a spurious control",
                                              "inconclusive: run more seeds")
-    assert "Audit: gt on qwen-like" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Audit: gt on qwen-like" in html and "Training diagnostics" in html and "strongest pre-RL" in html
+
+    # --baselines on an organism: only the raw problem ("none", the recipe's prompt, i.e. the audit's before)
+    # can be read; every other template is listed as skipped with its reason, none is evaluated another way
+    table = summary["baselines"]
+    assert table["reference"] == "none" and [r["template"] for r in table["rows"]] == ["none"]
+    assert set(table["skipped"]) == set(TEMPLATES) - {"none"}
+    assert "chat template" in table["skipped"]["qwen-math"] and "vocabulary" in table["skipped"]["r1"]
+    assert table["rows"][0]["score"] == summary["before"]["accuracy"] and table["gap"]["held-out"] == 0
+    for arm in summary["arms"]:
+        v = arm["versus_baselines"]["held-out"]
+        assert v["over_reference"]["mean"] == pytest.approx(arm["gain"]["mean"])       # reference = before
+        assert v["over_strongest"]["mean"] == pytest.approx(arm["gain"]["mean"])       # the only baseline
+        assert arm["diagnostics_mean"]["clip/low_frac"]["last"]["n"] == 2
+    assert "clip/low_frac" in summary["arms"][0]["per_seed"][0]["diagnostics"]
 
     # a rerun finishes nothing anew; a lost cell (killed mid-run) is the only one rerun
     events.clear()

@@ -103,11 +103,13 @@ def eval_command(
                         model_name=model_path)
 
     if model is not None and baselines:
-        from spurious.commands.eval_baselines import run_baselines
+        from spurious.commands.eval_baselines import print_baselines
+        from spurious.eval.baselines import run_baselines
 
         be = make_backend(model, backend, batch_size=batch_size, dtype=dtype, device=device, seed=seed)
-        run_baselines(be, names, target, model_name=model, samples=samples, temperature=temperature,
-                      top_p=top_p, max_new_tokens=max_new_tokens, limit=limit, grader=grader, seed=seed)
+        table = run_baselines(be, names, target, model_name=model, samples=samples, temperature=temperature,
+                              top_p=top_p, max_new_tokens=max_new_tokens, limit=limit, grader=grader, seed=seed)
+        print_baselines(table, model)
         return
     if model is not None:
         run_one(model, target)

@@ -1,38 +1,17 @@
-"""``spurious eval --baselines``: one evaluation per shipped template, then the baseline table."""
+"""``spurious eval --baselines``: the table of :func:`spurious.eval.baselines.run_baselines`, printed."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
-def run_baselines(backend, benchmarks: Sequence[str], out: Path, *, model_name: str, **eval_kwargs: Any
-                  ) -> dict[str, Any]:
-    """Evaluate ``backend`` under every template of :data:`spurious.data.templates.TEMPLATES` into
-    ``out/<template>/``; write ``out/baselines.json`` (the :func:`spurious.eval.baselines.baseline_table`
-    plus provenance) and print it. A template the model cannot render (a chat template on a model without
-    one) is listed as skipped with the reason."""
+def print_baselines(table: dict[str, Any], model_name: str) -> None:
+    """The baseline table (the strongest template starred), the strongest baseline per benchmark and its gap
+    to the reference template, and the skipped templates with their reasons."""
     from rich.table import Table
 
-    from spurious.data.templates import TEMPLATES
-    from spurious.eval.baselines import baseline_table
-    from spurious.eval.runner import evaluate
-    from spurious.io import write_json
-    from spurious.provenance import provenance
     from spurious.console import wide_console
 
-    summaries: dict[str, Any] = {}
-    skipped: dict[str, str] = {}
-    for name in TEMPLATES:
-        try:
-            summaries[name] = evaluate(backend, list(benchmarks), template=name, out_dir=out / name,
-                                       model_name=model_name, show=False, **eval_kwargs)
-        except ValueError as e:  # Template.render: this model has no chat template
-            skipped[name] = str(e)
-    table = baseline_table(summaries, skipped)
-    write_json(out / "baselines.json", {**table, "model": model_name, "benchmarks": list(benchmarks),
-                                        "provenance": provenance(model=model_name, baselines=list(TEMPLATES),
-                                                                 **{k: v for k, v in eval_kwargs.items()})})
     t = Table(title=f"{model_name}: baselines (reference {table['reference']})")
     for col in ("template", "benchmark", "metric", "score %", "boxed %"):
         t.add_column(col)
@@ -47,6 +26,5 @@ def run_baselines(backend, benchmarks: Sequence[str], out: Path, *, model_name: 
         gap = table["gap"].get(bench)
         console.print(f"{bench}: strongest baseline {b['template']} {100 * b['score']:.1f}"
                       + ("" if gap is None else f", {100 * gap:+.1f} points over {table['reference']}"))
-    for name, why in skipped.items():
+    for name, why in table["skipped"].items():
         console.print(f"skipped {name}: {why}")
-    return table

@@ -145,10 +145,16 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path, arm: Arm | N
         seed=cell.seed, save_every_phases=0, save_final=False, rollout_log_every=settings.rollout_log_every,
         report_to=[], progress=False,
     )
+    return with_arm_overrides(cfg, arm)
+
+
+def with_arm_overrides(cfg: TrainConfig, arm: Arm) -> TrainConfig:
+    """``cfg`` changed as ``arm.overrides`` says: TrainConfig fields as they are, ``learning_rate_scale`` times
+    ``cfg``'s learning rate, ``optimizer_steps_per_phase`` K as a mini-batch of rollouts_per_phase / K."""
     over = dict(arm.overrides)
     scale = over.pop("learning_rate_scale", None)
     if scale is not None:
-        over["learning_rate"] = settings.learning_rate * scale
+        over["learning_rate"] = cfg.learning_rate * scale
     k = over.pop("optimizer_steps_per_phase", None)
     if k is not None:
         over["minibatch_size"] = cfg.rollouts_per_phase // k
