@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
+from spurious.analysis.diagnostics import END_PHASES, summarize_diagnostics
 from spurious.analysis.stats import mean_ci
 from spurious.audit.decomposition import behaviour, decompose
 from spurious.audit.evaluation import benchmark_of
@@ -28,7 +29,7 @@ TRAINING_KEYS = ("entropy", "pi_bar")
 DECOMPOSITION_KEYS = ("accuracy_gain", "format_fixes", "reasoning", "attempt_inflation", "parsed_gain")
 DIAGNOSTICS = ("clip/low_frac", "clip/high_frac", "dlogp/all", "cov/logp_old_adv", "entropy_attr/low_clip",
                "entropy_attr/high_clip", "fork/clip_high_frac/top20", "fork/clip_high_frac/rest", "adv/pos_frac")
-LAST_PHASES = 5
+LAST_PHASES = END_PHASES
 
 
 def _ci(values: list[float]) -> dict[str, Any]:
@@ -54,11 +55,9 @@ def training_measures(run_dir: Path) -> dict[str, Any]:
     for k in TRAINING_KEYS:
         vals = [r[k] for r in rows if _number(r.get(k))]
         training[k] = vals[-1] - vals[0] if len(vals) >= 2 else None
-    diagnostics: dict[str, dict[str, float | None]] = {}
-    for k in DIAGNOSTICS:
-        vals = [r[k] for r in rows if _number(r.get(k))]
-        last = vals[-LAST_PHASES:]
-        diagnostics[k] = {"first": vals[0] if vals else None, "last": sum(last) / len(last) if last else None}
+    summary = summarize_diagnostics(rows, LAST_PHASES)  # the one diagnostics summariser (analyze, demo, audit)
+    diagnostics = {k: {"first": summary[k].start if k in summary else None,
+                       "last": summary[k].end if k in summary else None} for k in DIAGNOSTICS}
     return {"training": training, "diagnostics": diagnostics}
 
 
