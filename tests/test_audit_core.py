@@ -264,3 +264,29 @@ def test_model_audit_spec_cells_and_refusals():
         ModelAuditSpec(recipe={**recipe, "seed": 3}, reward="gt")
     with pytest.raises(ValueError):
         ModelAuditSpec(recipe={**recipe, "minibatch_size": 7}, reward="gt")
+
+
+def test_gains_split_by_leak_flags_by_hand():
+    from spurious.audit.report import _leak_blocks
+    from spurious.audit.summary import gains_by_split, record_split
+    from spurious.eval.leaks import LeakFlags
+
+    # model records carry "<benchmark>/<id>"; organism records a bare id
+    def bench(rs, b):
+        return [{**r, "problem_id": f"{b}/{r['problem_id']}", "benchmark": b} for r in rs]
+
+    before = bench(recs("1", "w") + recs("2", "w") + recs("3", "c") + recs("4", "n"), "math500")
+    after = bench(recs("1", "c") + recs("2", "w") + recs("3", "c") + recs("4", "c"), "math500")
+    flags = LeakFlags({("math500", "1"): True, ("math500", "2"): True, ("math500", "3"): False})
+    assert [record_split(r, flags) for r in before] == ["leaked", "leaked", "clean", "unflagged"]
+    # leaked: p1 wrong->correct, p2 unchanged -> +1/2; clean: p3 unchanged -> 0; unflagged: p4 none->correct -> +1
+    assert gains_by_split(before, after, flags) == {"leaked": 0.5, "clean": 0.0, "unflagged": 1.0}
+    total = decompose(before, after).accuracy_gain
+    assert total == Fraction(2, 4)  # (1/2 * 2 + 0 * 1 + 1 * 1) / 4: the splits' gains weighted by their problems
+    assert gains_by_split(before, after, LeakFlags({("aime24", "1"): True})) == {"unflagged": 0.5}
+    text = _leak_blocks({"leak_flags": None, "arms": []})[0]
+    assert "No leak flags" in text
+    blocks = _leak_blocks({"leak_flags": {"sources": ["x/leaks.jsonl"], "leaked": 2, "clean": 1},
+                           "arms": [{"arm": "user", "gain_by_split": {"leaked": {"n": 1, "mean": 0.5, "low": None,
+                                                                                  "high": None}}}]})
+    assert "2 leaked, 1 clean" in blocks[0]

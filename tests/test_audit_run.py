@@ -68,10 +68,19 @@ def test_audit_end_to_end_and_resume(organism_cache, tmp_path):
         assert arm["diagnostics_mean"]["clip/low_frac"]["last"]["n"] == 2
     assert "clip/low_frac" in summary["arms"][0]["per_seed"][0]["diagnostics"]
 
-    # a rerun finishes nothing anew; a lost cell (killed mid-run) is the only one rerun
+    # a rerun finishes nothing anew; a lost cell (killed mid-run) is the only one rerun; leak flags found in
+    # the audit folder (spurious contamination -o <audit>/contamination) split every arm's gain
+    pids = sorted({str(r["problem_id"]) for r in json.loads((out / "before.json").read_text())["records"]})
+    (out / "contamination").mkdir()
+    (out / "contamination" / "leaks.jsonl").write_text("".join(
+        json.dumps({"problem_id": p, "leaked": i % 2 == 0}) + "\n" for i, p in enumerate(pids)))
     events.clear()
-    run_audit(spec(), out, on_event=lambda k, d: events.append((k, d)))
+    s1 = run_audit(spec(), out, on_event=lambda k, d: events.append((k, d)))
     assert [k for k, _ in events].count("cell_done") == 0
+    assert s1["leak_flags"]["leaked"] == (len(pids) + 1) // 2
+    for arm in s1["arms"]:
+        assert set(arm["gain_by_split"]) == {"leaked", "clean"} and arm["gain_by_split"]["clean"]["n"] == 2
+    assert "Leaked and clean problems" in (out / "report.html").read_text()
     lost = out / "runs" / "qwen-like__random__s1" / "result.json"
     lost.unlink()
     events.clear()

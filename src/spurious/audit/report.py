@@ -56,6 +56,19 @@ def _diagnostics_table(summary: dict[str, Any]) -> Table:
                                f"top-20 % entropy tokens and the rest; adv/pos_frac: tokens with A > 0.")
 
 
+def _leak_blocks(summary: dict[str, Any]) -> list:
+    leaks = summary.get("leak_flags")
+    if not leaks:
+        return ["No leak flags: put the leaks.jsonl of `spurious contamination` in this folder (or write the probe "
+                "with -o <audit>/contamination) and rerun the audit, which retrains nothing, to split every gain."]
+    rows = [{"arm": a["arm"], **{k: format_ci(ci) for k, ci in a.get("gain_by_split", {}).items()}}
+            for a in summary["arms"]]
+    return [f"Leak flags from {', '.join(leaks['sources'])}: {leaks['leaked']} leaked, {leaks['clean']} clean "
+            "problems; problems no file covers are 'unflagged'.",
+            Table(rows, caption="Accuracy gain over the leaked, the clean and the unflagged problems (exact "
+                                "decomposition per seed; 95% t-interval across seeds).")]
+
+
 def sections(summary: dict[str, Any]) -> list:
     v = summary["verdict"]
     spec = summary["spec"]
@@ -86,6 +99,7 @@ def sections(summary: dict[str, Any]) -> list:
                                                "95% t-interval across seeds."),
                           Table(comps, caption="The user's gain minus each control's (95% Welch interval).")]),
         Section("Against the strongest pre-RL baseline", _baseline_blocks(summary)),
+        Section("Leaked and clean problems", _leak_blocks(summary)),
         Section("Where the gain comes from", [
             Table(decs, caption="Mean over seeds. accuracy_gain = format_fixes + reasoning; parsed_gain = "
                                 "format_fixes + attempt_inflation (exact; docs/audit.md)."),

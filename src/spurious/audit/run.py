@@ -23,6 +23,7 @@ from spurious.audit.run_model import run_model_audit
 from spurious.audit.summary import summarize
 from spurious.data.templates import TEMPLATES, get_template
 from spurious.eval.baselines import BASELINES_FILE, baseline_table, evaluate_templates
+from spurious.eval.leaks import find_leak_files, load_all_leak_flags
 from spurious.io import write_json
 from spurious.organism.corpus import split_problems
 from spurious.organism.grid import _single_thread
@@ -147,7 +148,7 @@ def run_audit(spec: AuditSpec | ModelAuditSpec, out: str | Path, *, workers: int
                     emit("cell_failed", {"cell": name, "error": failed[name]})
     results = {c.name: load_result(runs_dir, c) for c, _ in cells}
     summary = summarize(spec, before, {k: v for k, v in results.items() if finished(v, before["fingerprint"])},
-                        runs_dir, baselines)
+                        runs_dir, baselines, load_all_leak_flags(find_leak_files([out])))
     summary["failed"] = failed
     summary["wall_seconds_this_invocation"] = round(time.time() - t0, 1)
     return write_outputs(out, summary, organism=str(organism_path))

@@ -26,6 +26,7 @@ from spurious.audit.plan import ModelAuditSpec
 from spurious.audit.summary import summarize
 from spurious.errors import UsageError
 from spurious.eval.baselines import BASELINES_FILE, run_baselines
+from spurious.eval.leaks import find_leak_files, load_all_leak_flags
 from spurious.eval.runner import as_backend, evaluate, prepare, protocol_for
 from spurious.io import InputError, write_json
 from spurious.models import load_or_build
@@ -212,7 +213,7 @@ def run_model_audit(spec: ModelAuditSpec, out: str | Path, *, workers: int = 1,
             emit("cell_failed", {"cell": cell.name, "error": failed[cell.name]})
     results = {c.name: load_result(runs_dir, c) for c, _ in cells}
     summary = summarize(spec, before, {k: v for k, v in results.items() if finished(v, before["fingerprint"])},
-                        runs_dir, baselines)
+                        runs_dir, baselines, load_all_leak_flags(find_leak_files([out])))
     summary["failed"] = failed
     summary["wall_seconds_this_invocation"] = round(time.time() - t0, 1)
     summary["plan"] = {"evaluation": plan["evaluation"],

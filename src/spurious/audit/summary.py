@@ -21,6 +21,7 @@ from spurious.audit.decomposition import behaviour, decompose
 from spurious.audit.evaluation import benchmark_of
 from spurious.audit.plan import USER_ARM
 from spurious.audit.verdicts import judge
+from spurious.eval.leaks import SPLITS, LeakFlags
 from spurious.io import InputError
 from spurious.run_files import read_metrics
 
@@ -66,9 +67,12 @@ def accuracy_by_benchmark(records: list[dict[str, Any]]) -> dict[str, float]:
             for b in dict.fromkeys(benchmark_of(r) for r in records)}
 
 
-def arm_seed_row(before: dict[str, Any], result: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """One seed of one arm: its gain, exact decomposition, behaviour shifts and training measures."""
+def arm_seed_row(before: dict[str, Any], result: dict[str, Any], run_dir: Path,
+                 flags: LeakFlags | None = None) -> dict[str, Any]:
+    """One seed of one arm: its gain, exact decomposition, behaviour shifts and training measures; with leak
+    ``flags`` also its gain by leak split."""
     after = result["evaluation"]["records"]
+    split = {"gain_by_split": gains_by_split(before["records"], after, flags)} if flags else {}
     dec = decompose(before["records"], after)
     b, a = behaviour(before["records"]), behaviour(after)
     return {"seed": result["cell"]["seed"], "gain": float(dec.accuracy_gain),
@@ -76,7 +80,26 @@ def arm_seed_row(before: dict[str, Any], result: dict[str, Any], run_dir: Path) 
             "decomposition_exact": {k: str(getattr(dec, k)) for k in DECOMPOSITION_KEYS},
             "after": a, "after_by_benchmark": accuracy_by_benchmark(after),
             "shift": {k: a[k] - b[k] for k in BEHAVIOUR_KEYS}, **training_measures(run_dir),
-            "wall_seconds": result.get("wall_seconds")}
+            "wall_seconds": result.get("wall_seconds"), **split}
+
+
+def record_split(record: Mapping[str, Any], flags: LeakFlags) -> str:
+    """A record's leak split (``spurious.eval.leaks``): model records' ids are ``<benchmark>/<id>``."""
+    bench, pid = benchmark_of(record), str(record["problem_id"])
+    pid = pid[len(bench) + 1:] if pid.startswith(bench + "/") else pid
+    return flags.split(bench, pid)
+
+
+def gains_by_split(before: list[dict[str, Any]], after: list[dict[str, Any]], flags: LeakFlags) -> dict[str, float]:
+    """The accuracy gain (exact decomposition) over the leaked, the clean and the unflagged problems
+    (non-empty splits only)."""
+    out = {}
+    for split in SPLITS:
+        b = [r for r in before if record_split(r, flags) == split]
+        a = [r for r in after if record_split(r, flags) == split]
+        if b and a:
+            out[split] = float(decompose(b, a).accuracy_gain)
+    return out
 
 
 def versus_baselines(seeds: list[dict[str, Any]], baselines: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,16 +118,17 @@ def versus_baselines(seeds: list[dict[str, Any]], baselines: Mapping[str, Any]) 
 
 
 def summarize(spec, before: dict[str, Any], results: dict[str, dict[str, Any]], runs_dir: Path,
-              baselines: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              baselines: Mapping[str, Any] | None = None, flags: LeakFlags | None = None) -> dict[str, Any]:
     """The audit summary of ``spec`` (an organism or model audit) from the finished cells' results (keyed by
-    cell name); ``baselines``: the base model's baseline table (:func:`spurious.eval.baselines.baseline_table`)."""
+    cell name); ``baselines``: the base model's baseline table (:func:`spurious.eval.baselines.baseline_table`);
+    ``flags``: per-problem leak flags, which add each arm's gain over the leaked / clean / unflagged problems."""
     arms_out = []
     gains: dict[str, list[float]] = {}
     for name, arm in spec.arms().items():
         seeds = []
         for cell, cell_arm in spec.cells():
             if cell_arm.name == name and cell.name in results:
-                seeds.append(arm_seed_row(before, results[cell.name], Path(runs_dir) / cell.name))
+                seeds.append(arm_seed_row(before, results[cell.name], Path(runs_dir) / cell.name, flags))
         gains[name] = [s["gain"] for s in seeds]
         mean_dec = {}
         for k in DECOMPOSITION_KEYS:   # exact means, so the identities hold for the means too
@@ -122,6 +146,9 @@ def summarize(spec, before: dict[str, Any], results: dict[str, dict[str, Any]], 
                                      for part in ("first", "last")} for k in DIAGNOSTICS},
             "per_seed": seeds,
         }
+        if flags:
+            row["gain_by_split"] = {k: _ci([s["gain_by_split"][k] for s in seeds if k in s["gain_by_split"]])
+                                    for k in SPLITS if any(k in s["gain_by_split"] for s in seeds)}
         if baselines is not None:
             row["versus_baselines"] = versus_baselines(seeds, baselines)
         arms_out.append(row)
@@ -134,6 +161,7 @@ def summarize(spec, before: dict[str, Any], results: dict[str, dict[str, Any]], 
         "comparisons": [c.__dict__ for c in verdict.comparisons],
         "verdict": {"verdict": verdict.verdict, "text": verdict.text, "seeds_needed": verdict.seeds_needed},
         "baselines": None if baselines is None else dict(baselines),
+        "leak_flags": None if not flags else {"sources": flags.sources, **flags.counts()},
         "diagnostics_window": {"last_phases": LAST_PHASES, "keys": list(DIAGNOSTICS)},
         "cells_finished": len(results), "cells_planned": len(spec.cells()),
     }
