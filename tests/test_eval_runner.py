@@ -35,10 +35,12 @@ def respond_sampled(prompt: str, seed: int) -> str:
 
 
 @pytest.fixture
-def bench(tmp_path):
+def bench(tmp_path, monkeypatch):
+    """A relative path, so the benchmark's name (which seeds the samples) is the same on every machine."""
+    monkeypatch.chdir(tmp_path)
     f = tmp_path / "toy.jsonl"
     f.write_text("".join(json.dumps(p) + "\n" for p in PROBLEMS))
-    return str(f)
+    return "toy.jsonl"
 
 
 def test_protocol_defaults_are_the_papers():
