@@ -8,6 +8,7 @@ in ``<run>/checkpoints`` (where ``spurious train`` puts them).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -18,6 +19,11 @@ from spurious.io import InputError, iter_jsonl
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def is_metric_number(v: Any) -> bool:
+    """A metric value readers plot and average: a finite int or float, not a bool (JSON true/false)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 def read_metrics(run_dir: str | os.PathLike, kind: str | None = None, *, in_progress: bool = False

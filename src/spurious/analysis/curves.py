@@ -25,6 +25,7 @@ from typing import Sequence
 from spurious.analysis.loading import RunLog
 from spurious.smoothing import WINDOW, smooth_curve
 from spurious.analysis.stats import mean_ci
+from spurious.run_files import is_metric_number
 
 PER_UPDATE_PREFIXES = ("clip/", "pi_bar", "entropy", "ratio/", "loss", "grad_norm", "lr")
 STEP_KEYS = ("phase", "optimizer_step")
@@ -45,13 +46,9 @@ class Curve:
         return smooth_curve(self.values, window)
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
-
-
 def numeric_keys(run: RunLog) -> list[str]:
     """Every metric key with at least one finite numeric value, excluding step counters."""
-    keys = {k for row in run.rows for k, v in row.items() if _is_number(v)}
+    keys = {k for row in run.rows for k, v in row.items() if is_metric_number(v)}
     return sorted(keys - set(STEP_KEYS))
 
 
@@ -60,7 +57,7 @@ def step_key_for(key: str, run: RunLog) -> str | None:
     preferred = "optimizer_step" if key.startswith(PER_UPDATE_PREFIXES) else "phase"
     order = (preferred,) + tuple(k for k in STEP_KEYS if k != preferred)
     for sk in order:
-        if any(_is_number(row.get(sk)) for row in run.rows if key in row):
+        if any(is_metric_number(row.get(sk)) for row in run.rows if key in row):
             return sk
     return None
 
@@ -69,16 +66,16 @@ def extract_curve(run: RunLog, key: str, step_key: str | None = None) -> Curve |
     """The (step, value) series of ``key`` in ``run``, averaged per step and sorted; None if never logged."""
     sk = step_key if step_key is not None else step_key_for(key, run)
     kind = KIND_FOR_STEP_KEY.get(sk or "")
-    only_kind = kind is not None and any(r.get("kind") == kind and _is_number(r.get(key)) for r in run.rows)
+    only_kind = kind is not None and any(r.get("kind") == kind and is_metric_number(r.get(key)) for r in run.rows)
     by_step: dict[float, list[float]] = {}
     for i, row in enumerate(run.rows):
         if (only_kind and row.get("kind") != kind) or row.get("kind") == TRAINING_EVAL_KIND:
             continue
         v = row.get(key)
-        if not _is_number(v):
+        if not is_metric_number(v):
             continue
         step = row.get(sk) if sk else i
-        if not _is_number(step):
+        if not is_metric_number(step):
             continue
         by_step.setdefault(float(step), []).append(float(v))
     if not by_step:
@@ -91,7 +88,7 @@ def extract_curve(run: RunLog, key: str, step_key: str | None = None) -> Curve |
 def clip_bucket_keys(runs: Sequence[RunLog]) -> list[str]:
     """Keys ``clip/low_frac/<bucket>`` then ``clip/high_frac/<bucket>`` present in any run, buckets in logged order."""
     seen = dict.fromkeys(k for run in runs for row in run.rows for k, v in row.items()
-                         if CLIP_BUCKET_KEY.match(k) and _is_number(v))
+                         if CLIP_BUCKET_KEY.match(k) and is_metric_number(v))
     return sorted(seen, key=lambda k: CLIP_BUCKET_KEY.match(k).group(1) != "low")  # stable: keeps bucket order
 
 
@@ -150,7 +147,7 @@ def training_eval_curve(run: RunLog, benchmark: str, metric: str = "accuracy") -
     for row in run.rows:
         if row.get("kind") != TRAINING_EVAL_KIND or row.get("benchmark") != benchmark:
             continue
-        if _is_number(row.get("phase")) and _is_number(row.get(metric)):
+        if is_metric_number(row.get("phase")) and is_metric_number(row.get(metric)):
             points[float(row["phase"])] = float(row[metric])  # a repeated phase (resume): the last line wins
     if not points:
         return None

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from spurious.run_files import read_metrics
+from spurious.run_files import is_metric_number, read_metrics
 
 END_PHASES = 5
 FIXED_KEYS = ("entropy", "pi_bar", "clip/low_frac", "clip/high_frac", "cov/logp_old_adv", "entropy_attr/low_clip",
@@ -41,13 +41,9 @@ class KeySummary:
     n: int
 
 
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
-
-
 def diagnostic_keys(rows: Iterable[dict[str, Any]]) -> list[str]:
     """The summarised keys present in ``rows``: FIXED_KEYS, then the bucket keys, then the fork keys."""
-    present = dict.fromkeys(k for r in rows for k, v in r.items() if _number(v))
+    present = dict.fromkeys(k for r in rows for k, v in r.items() if is_metric_number(v))
     buckets = [k for k in present if BUCKET_KEY.match(k)]
     forks = [k for k in present if FORK_KEY.match(k)]
     return [k for k in FIXED_KEYS if k in present] + buckets + forks
@@ -60,7 +56,7 @@ def summarize_diagnostics(rows: Sequence[dict[str, Any]], end_phases: int = END_
     phases = [r for r in rows if r.get("kind") == "phase"]
     out: dict[str, KeySummary] = {}
     for k in diagnostic_keys(phases):
-        vals = [float(r[k]) for r in phases if _number(r.get(k))]
+        vals = [float(r[k]) for r in phases if is_metric_number(r.get(k))]
         tail = vals[-end_phases:]
         end = math.fsum(tail) / len(tail)
         out[k] = KeySummary(start=vals[0], end=end, mean=math.fsum(vals) / len(vals),

@@ -31,7 +31,7 @@ from spurious.analysis.strategy import strategy_table
 from spurious.analysis.transitions import BUCKETS, bucket_rows, contribution_rows, mean_contributions, transition_table
 from spurious.code_reasoning import CODE_RULES
 from spurious.errors import UsageError, check_choice, check_positive
-from spurious.eval.leaks import LeakFlags, find_leak_files, load_all_leak_flags, split_samples
+from spurious.eval.leaks import SPLITS, LeakFlags, find_leak_files, load_all_leak_flags, split_samples
 from spurious.io import InputError, atomic_open, check_output, finite_json, write_json
 from spurious.provenance import provenance
 from spurious.report.html import Image, KeyValues, Paragraph, Section, Table, build_report
@@ -103,7 +103,7 @@ def table1_rows(evals: Sequence[EvalResult], rules: Sequence[str] = CODE_RULES, 
                        "acc_code_%": _pct(r.accuracy_code), "acc_language_%": _pct(r.accuracy_language)}
                 rows.append(row)
     if flags:  # group a benchmark's splits together: all, leaked, clean, unflagged
-        order = {k: i for i, k in enumerate(("all", "leaked", "clean", "unflagged"))}
+        order = {k: i for i, k in enumerate(("all", *SPLITS))}
         rows.sort(key=lambda r: (r["eval"], r["benchmark"], order[r["split"]]))
     return rows
 
@@ -166,7 +166,7 @@ def transition_blocks(pairs: Sequence[tuple[EvalResult, EvalResult, str]], rule:
     split_pairs = [(sample_splits(before.samples, flags, any_benchmark),
                     sample_splits(after.samples, flags, any_benchmark), before, after, label)
                    for before, after, label in pairs]
-    splits = ("all", "leaked", "clean", "unflagged") if flags else ("all",)
+    splits = ("all", *SPLITS) if flags else ("all",)
     for bench in benches:
         for split in splits:
             where = bench if split == "all" else f"{bench} [{split}]"

@@ -90,16 +90,18 @@ def record_split(record: Mapping[str, Any], flags: LeakFlags) -> str:
     return flags.split(bench, pid)
 
 
+def _by_split(records: list[dict[str, Any]], flags: LeakFlags) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        out.setdefault(record_split(r, flags), []).append(r)
+    return out
+
+
 def gains_by_split(before: list[dict[str, Any]], after: list[dict[str, Any]], flags: LeakFlags) -> dict[str, float]:
     """The accuracy gain (exact decomposition) over the leaked, the clean and the unflagged problems
     (non-empty splits only)."""
-    out = {}
-    for split in SPLITS:
-        b = [r for r in before if record_split(r, flags) == split]
-        a = [r for r in after if record_split(r, flags) == split]
-        if b and a:
-            out[split] = float(decompose(b, a).accuracy_gain)
-    return out
+    b, a = _by_split(before, flags), _by_split(after, flags)
+    return {s: float(decompose(b[s], a[s]).accuracy_gain) for s in SPLITS if s in b and s in a}
 
 
 def versus_baselines(seeds: list[dict[str, Any]], baselines: Mapping[str, Any]) -> dict[str, Any]:
