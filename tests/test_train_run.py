@@ -35,7 +35,8 @@ def _rollouts(run_dir: Path, phase: int) -> list[dict]:
 
 
 def _deterministic(rec: dict) -> dict:
-    return {k: v for k, v in rec.items() if not k.startswith("time/")}
+    """A metrics line without its wall-clock timings (``time/*``, ``grader/seconds``), which no rerun repeats."""
+    return {k: v for k, v in rec.items() if not (k.startswith("time/") or k.endswith("/seconds"))}
 
 
 # ----------------------------------------------------------------------------- schedule
