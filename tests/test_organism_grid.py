@@ -125,7 +125,7 @@ def _g(family, arm, acc, maj, n=None):
             "majority_rose": sum(m > 0 for m in maj), "majority_values": list(maj), "accuracy_values": list(acc)}
 
 
-def test_verdict_rules_from_intervals_and_sign_counts():
+def test_verdict_rules_from_intervals():
     up = [0.05, 0.07, 0.06, 0.08, 0.04]
     s = {"groups": [_g("qwen-like", "random", up, [0.05, 0.04, 0.06, 0.03, 0.02]),
                     _g("qwen-like", "random-onpolicy", [0.0, -0.01, 0.01], [0.005, -0.005, 0.0]),
@@ -173,6 +173,14 @@ def test_verdict_rules_from_intervals_and_sign_counts():
     assert claim_a(wide).verdict == "inconclusive"
     assert claim_b(wide).verdict == "inconclusive"
     assert claim_d(wide, ["qwen-like"]).verdict == "inconclusive"
+    # (a) reads intervals only: one seed of eight falling does not stop a clear mean rise ...
+    mostly = [0.15, 0.12, 0.14, 0.16, -0.05, 0.13, 0.15, 0.14]
+    one_fell = {"groups": [_g("qwen-like", "random", mostly, mostly)]}
+    assert _g("qwen-like", "random", mostly, mostly)["majority_rose"] == 7
+    assert claim_a(one_fell).verdict == "supported"
+    # ... and a majority interval below the +0.03 drift margin is "not supported" whatever the accuracy did
+    flat = {"groups": [_g("qwen-like", "random", up, [0.01, 0.0, 0.02, 0.01, 0.0])]}
+    assert claim_a(flat).verdict == "not supported"
     few = {"groups": [_g("qwen-like", "random", [0.05, 0.06], [0.05, 0.04])]}
     assert claim_a(few).verdict == "inconclusive"
     assert claim_b(few).verdict == "inconclusive"
@@ -185,13 +193,14 @@ def test_plans_and_overrides():
 
     d = get_plan("default")
     cells = d.cells()
-    assert len(cells) == 36 and [c.seed for c in cells] == sorted(c.seed for c in cells)
-    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "random-anti", "gt"}
-    assert d.arm_seeds("qwen-like")["random-onpolicy"] == d.arm_seeds("qwen-like")["random-onpolicy-anti"]
+    assert len(cells) == 41 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}   # independent seeds
+    for arm in ("random", "random-onpolicy"):   # pairs: a twin for every seed of the base arm
+        assert d.arm_seeds("qwen-like")[arm] == d.arm_seeds("qwen-like")[f"{arm}-anti"]
     assert d.settings.phases == 30
     full = get_plan("full")
-    assert len(full.cells()) == 49 and full.settings.phases == 100
-    assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 8
+    assert len(full.cells()) == 45 and full.settings.phases == 100
+    assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 5
     cond = get_plan("conditions")
     assert {"format", "majority_vote", "incorrect", "random-noclip", "random-noclip-half"} <= set(cond.all_arms())
     small = with_overrides(d, phases=3, seeds=1, families=("qwen-like",), arms=("random",), pretrain_steps=10)

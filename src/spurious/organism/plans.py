@@ -1,12 +1,16 @@
 """The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full`` and ``conditions``.
 
-The organisms are shipped with the package (no pre-training). ``default``: 36 runs x 30 phases, the
+The organisms are shipped with the package (no pre-training). ``default``: 41 runs x 30 phases, the
 claims' arms with seeds spent where the verdicts are borderline (docs/organism.md, "Statistical design"):
 
-* qwen-like random (claims a, c): 7 independent seeds;
-* the on-policy control (c) as 3 antithetic pairs (a run and its twin with every reward draw mirrored:
-  the first-order random walk cancels in the pair mean, 4-5x less variance per run in the tabular model);
-* bad-code random (b): 3 antithetic pairs; no-code random (b): 5 pairs (its mean change is about 0, so the
+* qwen-like random (claims a, c): 7 antithetic pairs (a run and its twin with every reward draw mirrored; the
+  pair is the unit). The clip's bias is even in the advantages, so both twins drift toward the majority, while
+  the first-order random walk cancels in part: at 30 phases the twins' changes correlate at about -0.55 and a
+  pair's mean has a quarter of the variance of one run (measured, docs/organism.md), 2.5x the information per
+  run of independent seeds;
+* the on-policy control (c): 3 antithetic pairs (its twins cancel almost exactly: correlation about -0.99);
+* bad-code random (b): 6 independent seeds; no-code random (b): 8 independent seeds (their twins barely
+  anti-correlate, so pairs would only halve the degrees of freedom; no-code's mean change is about 0, so its
   interval's upper end must fall below the +0.03 margin by width alone);
 * ground truth (d): 3 seeds for qwen-like (its gain, about +0.19, is the smallest: with 2 seeds, t = 12.7
   needs the two runs within about 0.03 of each other), 2 for bad-code and no-code (gains +0.5 to +0.7).
@@ -14,8 +18,8 @@ claims' arms with seeds spent where the verdicts are borderline (docs/organism.m
 Before and after RL every run is evaluated on the same samples (common random numbers, organism.runner).
 The plan is fixed: no adaptive stopping; ``--budget`` cuts runs by elapsed time only, never by results.
 
-``full``: the same claims and design at 100 phases with more units (8 seeds for the qwen-like random arm, 4
-on-policy and bad-code pairs, 5 no-code pairs, 3 qwen-like gt seeds) plus the paper's own 0.65 prior: 49 runs.
+``full``: the same claims and design at 100 phases with more units (5 qwen-like pairs, 3 on-policy pairs, 4
+pairs for the paper's own 0.65 prior, 6 bad-code and 6 no-code seeds, 3 qwen-like gt seeds): 45 runs.
 ``conditions``: the other rewards (format, majority vote, incorrect) and the conditions map (no clip at the
 recipe's and at half its step, clip range 0.1/0.3, 4 instead of 8 steps per phase, the 0.90 prior).
 """
@@ -33,26 +37,27 @@ PLANS = ("default", "full", "conditions", "mechanism")  # mechanism: spurious.or
 
 
 def default_plan() -> GridSpec:
-    pairs, pairs5 = (0, 1, 2), (0, 1, 2, 3, 4)
+    pairs7, pairs3 = tuple(range(7)), (0, 1, 2)
     return GridSpec(
         families=("qwen-like", "bad-code", "no-code"),
-        arms={"random": tuple(range(7)), "random-onpolicy": pairs, "random-onpolicy-anti": pairs, "gt": (0, 1, 2)},
+        arms={"random": pairs7, "random-anti": pairs7, "random-onpolicy": pairs3, "random-onpolicy-anti": pairs3,
+              "gt": (0, 1, 2)},
         settings=RunSettings(phases=30),
-        family_arms={"bad-code": {"random": pairs, "random-anti": pairs, "gt": (0, 1)},
-                     "no-code": {"random": pairs5, "random-anti": pairs5, "gt": (0, 1)}},
+        family_arms={"bad-code": {"random": tuple(range(6)), "gt": (0, 1)},
+                     "no-code": {"random": tuple(range(8)), "gt": (0, 1)}},
     )
 
 
 def full_plan() -> GridSpec:
-    pairs4, pairs5 = (0, 1, 2, 3), (0, 1, 2, 3, 4)
+    pairs5, pairs4, pairs3 = tuple(range(5)), tuple(range(4)), (0, 1, 2)
     return GridSpec(
         families=("qwen-like", "qwen-like-65", "bad-code", "no-code"),
-        arms={"random": tuple(range(8)), "random-onpolicy": pairs4, "random-onpolicy-anti": pairs4,
+        arms={"random": pairs5, "random-anti": pairs5, "random-onpolicy": pairs3, "random-onpolicy-anti": pairs3,
               "gt": (0, 1, 2)},
         settings=RunSettings(phases=100),
-        family_arms={"qwen-like-65": {"random": tuple(range(6)), "gt": (0, 1)},
-                     "bad-code": {"random": pairs4, "random-anti": pairs4, "gt": (0, 1)},
-                     "no-code": {"random": pairs5, "random-anti": pairs5, "gt": (0, 1)}},
+        family_arms={"qwen-like-65": {"random": pairs4, "random-anti": pairs4, "gt": (0, 1)},
+                     "bad-code": {"random": tuple(range(6)), "gt": (0, 1)},
+                     "no-code": {"random": tuple(range(6)), "gt": (0, 1)}},
     )
 
 

@@ -10,7 +10,8 @@ rather than two independent draws of sampling noise, and the arms of one seed ar
 
 The recipe (recipe B of docs/organism.md): 32 prompts x 16 rollouts per phase, mini-batches of 64 (8
 optimizer steps per phase: 1 on-policy + 7 off-policy), plain SGD, no momentum, lr 0.14, grad-norm clip
-0.15, eps 0.2, no KL, token-mean loss over the mini-batch, group z-score advantages (unbiased std). It keeps
+0.15, eps 0.2, no KL, token-mean loss over the mini-batch, group z-score advantages (unbiased std), π_old read
+off the sampler (``old_logps: sampler``, float32: no second forward pass over the rollouts). It keeps
 the per-step noise (lr/sqrt(batch)) of lr 0.2 with 128-rollout mini-batches, at which the clip acts, at
 half the cost per phase (lr 0.5 collapses this organism and at lr <= 0.1 the clip is barely active: the
 conditions map of docs/organism.md). The gradient-norm cap of 0.15 sits just above the random arms' typical
@@ -143,7 +144,7 @@ def train_config(cell: Cell, settings: RunSettings, out_root: Path, arm: Arm | N
         surrogate="clip", loss_aggregation=settings.loss_aggregation, advantage=settings.advantage,
         max_completion_tokens=settings.max_completion_tokens, temperature=1.0, top_p=1.0, top_k=0,
         seed=cell.seed, save_every_phases=0, save_final=False, rollout_log_every=settings.rollout_log_every,
-        report_to=[], progress=False,
+        report_to=[], progress=False, old_logps="sampler",
     )
     return with_arm_overrides(cfg, arm)
 

@@ -20,8 +20,10 @@ meaningful effect.
 Rules (``MIN_SEEDS`` = 3 unless stated):
 
 (a) clipped random reward raises the majority style and accuracy of a ``qwen-like`` family
-    supported: >= MIN_SEEDS seeds, majority style rose in >= 80% of them, accuracy CI above 0;
-    not supported: >= MIN_SEEDS seeds and (majority rose in < 50%, or the accuracy CI's upper end < +0.03).
+    supported: >= MIN_SEEDS seeds, majority-frequency CI above 0 and accuracy CI above 0;
+    not supported: >= MIN_SEEDS seeds and the majority-frequency or the accuracy CI's upper end < +0.03.
+    (The claim is about the expected change; a share of seeds that rose is a property of the spread of single
+    runs, which more seeds estimate but do not move. The sign counts are reported as evidence only.)
 (b) it does not help ``bad-code`` / ``no-code``
     supported: every family has >= MIN_SEEDS seeds and an accuracy CI whose upper end is < +0.03;
     not supported (otherwise): some family's accuracy CI lies above 0 (>= 2 seeds).
@@ -46,7 +48,6 @@ from spurious.analysis.stats import welch_difference
 MIN_SEEDS = 3
 PRACTICAL_GAIN = 0.03
 PRACTICAL_DRIFT = 0.03
-RISE_SHARE = 0.8
 QWEN_LIKE = ("qwen-like", "qwen-like-65", "qwen-like-90")
 NOT_HELPED = ("bad-code", "no-code")
 CONTROLS = ("random-onpolicy", "random-noclip-half")
@@ -81,13 +82,14 @@ def _rules_out_gain(ci: dict[str, Any]) -> bool:
     return ci["n"] >= 2 and ci["high"] is not None and ci["high"] < PRACTICAL_GAIN
 
 
+def _rules_out_drift(ci: dict[str, Any]) -> bool:
+    """The interval excludes a practically meaningful drift toward the majority (upper end < PRACTICAL_DRIFT)."""
+    return ci["n"] >= 2 and ci["high"] is not None and ci["high"] < PRACTICAL_DRIFT
+
+
 def within_margin(ci: dict[str, Any], margin: float) -> bool:
     """The interval rules out an effect of either sign as large as ``margin`` (equivalence at that margin)."""
     return ci["n"] >= 2 and ci["low"] is not None and -margin < ci["low"] and ci["high"] < margin
-
-
-def _rose(g: dict[str, Any]) -> float:
-    return g["majority_rose"] / g["n"]
 
 
 def _units(g: dict[str, Any]) -> str:
@@ -102,9 +104,9 @@ def claim_a(summary: dict[str, Any], family: str = "qwen-like") -> Judgement:
     acc, maj = g["accuracy"], g["majority_frequency"]
     ev = (f"majority style rose in {g['majority_rose']}/{g['n']} {_units(g)}, Δ {format_ci(maj)}; "
           f"accuracy Δ {format_ci(acc)}")
-    if g["n"] >= MIN_SEEDS and _rose(g) >= RISE_SHARE and _above0(acc):
+    if g["n"] >= MIN_SEEDS and _above0(maj) and _above0(acc):
         return Judgement(claim, "supported", ev)
-    if g["n"] >= MIN_SEEDS and (_rose(g) < 0.5 or _rules_out_gain(acc)):
+    if g["n"] >= MIN_SEEDS and (_rules_out_drift(maj) or _rules_out_gain(acc)):
         return Judgement(claim, "not supported", ev)
     return Judgement(claim, "inconclusive", ev)
 

@@ -34,6 +34,7 @@ from spurious.rl.loss import AGGREGATIONS, KL_ESTIMATORS, SURROGATES
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 OPTIMIZERS = ("adamw", "sgd")
 VLLM_MODES = ("colocate", "server")
+OLD_LOGPS = ("recompute", "sampler")
 
 
 class ConfigError(SpuriousError):
@@ -116,6 +117,8 @@ class TrainConfig:
     bf16: bool = False
     gradient_checkpointing: bool = False
     trim_padding: bool = True              # forward passes skip the columns that are padding in every row
+    old_logps: str = "recompute"           # recompute: a no-grad forward pass after generation (TRL's);
+    #                                        sampler: the log-probs the transformers sampler drew from (fp32 only)
     use_vllm: bool = False
     vllm_mode: str = "colocate"            # colocate | server
     vllm_gpu_memory_utilization: float = 0.3
@@ -222,6 +225,11 @@ class TrainConfig:
             bad("temperature", "GRPO samples rollouts: temperature must be > 0")
         if self.official_micro_batch < 1:
             bad("official_micro_batch", "must be >= 1")
+        if self.old_logps not in OLD_LOGPS:
+            bad("old_logps", f"{self.old_logps!r} is not one of {list(OLD_LOGPS)}")
+        if self.old_logps == "sampler" and (self.use_vllm or self.bf16 or self.dtype != "float32"):
+            bad("old_logps", "'sampler' needs the transformers backend in float32 (vLLM and half precision "
+                             "sample from a distribution that differs from the trainer's; use 'recompute')")
         for f in ("save_every_phases", "rollout_log_every"):
             if getattr(self, f) < 0:
                 bad(f, "must be >= 0")

@@ -31,6 +31,7 @@ log-probs ``_prepare_inputs`` must compute).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from spurious.rl.advantages import compute_advantages
 from spurious.rl.config import TrainConfig
 from spurious.rl.loss import policy_loss
 from spurious.rl.records import RunRecorder
+from spurious.rl.sampler_logps import SampledTokenLogps
 from spurious.rl.stats import DIAGNOSTIC_PREFIXES, StepStats
 from spurious.rl.vllm_colocate import adapt_colocated_engine, run_seeded_engines
 from spurious.rollout import Rollout
@@ -154,19 +156,32 @@ class SpuriousGRPOTrainer(GRPOTrainer):
         """TRL's generation, timed; with the transformers backend, each completion cut at the template's stop
         string (vLLM stops there itself: ``generation_kwargs`` in :func:`spurious.rl.run.grpo_config`)."""
         t = time.perf_counter()
-        completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        sampler = self._sampler_logps()
+        with sampler or contextlib.nullcontext():
+            completion_ids, logprobs = super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        if sampler is not None:
+            logprobs = sampler.per_sequence(completion_ids)
         if self.stop_strings and not self.use_vllm:
             decode = self.processing_class.decode
             completion_ids = [cut_at_stop(ids, decode, self.stop_strings) for ids in completion_ids]
+            if logprobs is not None:
+                logprobs = [lp[:len(ids)] for lp, ids in zip(logprobs, completion_ids)]
         self._phase.generation += time.perf_counter() - t
         return completion_ids, logprobs
+
+    def _sampler_logps(self) -> SampledTokenLogps | None:
+        """With ``old_logps: sampler`` (transformers backend, float32), the hook that reads π_old off the
+        sampler; ``None`` otherwise."""
+        if self.sp.old_logps != "sampler" or self.use_vllm or not self.model.training:
+            return None
+        return SampledTokenLogps(self.accelerator.unwrap_model(self.model), self.temperature)
 
     def _generate_and_score_completions(self, inputs):
         if not self.model.training:  # TRL's evaluation loop: TRL's own scoring
             return super()._generate_and_score_completions(inputs)
         self._phase = PhaseState()
         graded_before = grader_stats()
-        self._defer_old_logps = self.sp.trim_padding
+        self._defer_old_logps = self.sp.trim_padding or self.sp.old_logps == "sampler"
         try:
             out = super()._generate_and_score_completions(inputs)
         finally:
@@ -285,7 +300,11 @@ class SpuriousGRPOTrainer(GRPOTrainer):
 
     def _prepare_inputs(self, generation_batch):
         inputs = super()._prepare_inputs(generation_batch)
-        if self._old_logps_pending:  # a new phase was just generated, shuffled and split
+        if self._old_logps_pending and self.sp.old_logps == "sampler":  # π_old as the sampler computed it
+            self._old_logps_pending = False
+            for mb in self._buffered_inputs:
+                mb["old_per_token_logps"] = mb["sampling_per_token_logps"] * mb["completion_mask"]
+        elif self._old_logps_pending:  # a new phase was just generated, shuffled and split
             self._old_logps_pending = False
             with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
                 for mb in self._buffered_inputs:
