@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spurious.cli import app
+from spurious.organism.plans import get_plan
 
 
 def test_demo_report_only_on_an_empty_folder_fails_and_writes_nothing(tmp_path, monkeypatch):
@@ -61,7 +62,7 @@ def test_default_demo_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("report.html")
     summary = json.loads((out / "summary.json").read_text())
-    assert sum(g["runs"] for g in summary["groups"]) == 36 and not summary["cut"]
+    assert sum(g["runs"] for g in summary["groups"]) == len(get_plan("default").cells()) and not summary["cut"]
     html = (out / "report.html").read_text()
     for text in ("(a) clipped random reward", "(b)", "(c)", "(d) ground truth", "Table 1 analogue",
                  "Table 2 analogue", "Clipping diagnostics", "Training curves"):

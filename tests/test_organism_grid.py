@@ -193,7 +193,7 @@ def test_plans_and_overrides():
 
     d = get_plan("default")
     cells = d.cells()
-    assert len(cells) == 41 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert len(cells) == 45 and [c.seed for c in cells] == sorted(c.seed for c in cells)
     assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}   # independent seeds
     for arm in ("random", "random-onpolicy"):   # pairs: a twin for every seed of the base arm
         assert d.arm_seeds("qwen-like")[arm] == d.arm_seeds("qwen-like")[f"{arm}-anti"]
