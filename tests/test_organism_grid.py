@@ -199,7 +199,7 @@ def test_plans_and_overrides():
         assert d.arm_seeds("qwen-like")[arm] == d.arm_seeds("qwen-like")[f"{arm}-anti"]
     assert d.settings.phases == 30
     full = get_plan("full")
-    assert len(full.cells()) == 45 and full.settings.phases == 100
+    assert len(full.cells()) == 49 and full.settings.phases == 100
     assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 5
     cond = get_plan("conditions")
     assert {"format", "majority_vote", "incorrect", "random-noclip", "random-noclip-half"} <= set(cond.all_arms())

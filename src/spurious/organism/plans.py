@@ -19,8 +19,8 @@ claims' arms with seeds spent where the verdicts are borderline (docs/organism.m
 Before and after RL every run is evaluated on the same samples (common random numbers, organism.runner).
 The plan is fixed: no adaptive stopping; ``--budget`` cuts runs by elapsed time only, never by results.
 
-``full``: the same claims and design at 100 phases with more units (5 qwen-like pairs, 3 on-policy pairs, 4
-pairs for the paper's own 0.65 prior, 6 bad-code and 6 no-code seeds, 3 qwen-like gt seeds): 45 runs.
+``full``: the same claims and design at 100 phases (5 qwen-like pairs, 5 on-policy pairs, 4 pairs for the
+paper's own 0.65 prior, 6 bad-code and 6 no-code seeds, 3 qwen-like gt seeds): 49 runs.
 ``conditions``: the other rewards (format, majority vote, incorrect) and the conditions map (no clip at the
 recipe's and at half its step, clip range 0.1/0.3, 4 instead of 8 steps per phase, the 0.90 prior).
 """
@@ -50,10 +50,10 @@ def default_plan() -> GridSpec:
 
 
 def full_plan() -> GridSpec:
-    pairs5, pairs4, pairs3 = tuple(range(5)), tuple(range(4)), (0, 1, 2)
+    pairs5, pairs4 = tuple(range(5)), tuple(range(4))
     return GridSpec(
         families=("qwen-like", "qwen-like-65", "bad-code", "no-code"),
-        arms={"random": pairs5, "random-anti": pairs5, "random-onpolicy": pairs3, "random-onpolicy-anti": pairs3,
+        arms={"random": pairs5, "random-anti": pairs5, "random-onpolicy": pairs5, "random-onpolicy-anti": pairs5,
               "gt": (0, 1, 2)},
         settings=RunSettings(phases=100),
         family_arms={"qwen-like-65": {"random": pairs4, "random-anti": pairs4, "gt": (0, 1)},
