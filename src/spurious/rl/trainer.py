@@ -6,7 +6,8 @@ Where each of TRL's steps hands over to our code, for one rollout phase (the cal
     GRPOTrainer.training_step                                        (TRL)
     └─ _prepare_inputs                               [ours, below]   deferred old log-probs per micro-batch
        └─ _generate_and_score_completions            [ours]          times the phase; then, on TRL's output:
-          ├─ _generate -> _generate_single_turn      [ours]          cuts completions at the template's stop string
+          ├─ _generate -> _generate_single_turn      [ours]          cuts completions at the template's stop string;
+          │                                                          old_logps: sampler -> the drawn tokens' log-probs
           ├─ _calculate_rewards                      (TRL)           calls reward_funcs[0], our adapter:
           │    TRLRewardFunction.__call__             spurious.rewards.trl: Rollout records keyed by rollout_keys,
           │      measure_rollouts                     spurious.measure: graded once, code/format flags,
@@ -20,12 +21,14 @@ Where each of TRL's steps hands over to our code, for one rollout phase (the cal
 State between hooks, each documented where it is set: the adapter's ``last_rollouts`` (the batch just scored);
 ``_phase`` (this phase's rollout metrics and timings, written with its last optimizer step); ``_step_stats``
 (clip statistics of the optimizer step being accumulated); ``_old_logps_pending`` (a phase generated whose old
-log-probs ``_prepare_inputs`` must compute).
+log-probs ``_prepare_inputs`` must compute, or, with ``old_logps: sampler``, take from the sampler).
 
 * Padding: :func:`padding_window` drops the columns that are padding in every row of a chunk; the same numbers
   at a fraction of the padded width. So that the old log-probs come from exactly the passes training makes
   (first-step ratio exactly 1), ``_prepare_inputs`` computes them per training micro-batch after TRL's shuffle
   and split, in place of TRL's pass over the generation batch.
+* ``old_logps: sampler`` (transformers backend, float32): no such pass at all; π_old is the log-prob each token had
+  when the sampler drew it (:mod:`spurious.rl.sampler_logps`), equal to the recomputed one up to float rounding.
 * Metrics: ``metrics.jsonl`` keys are documented in docs/training.md.
 """
 
