@@ -74,22 +74,22 @@ def run_mode(args, spec) -> list[dict]:
 
 def resample_mode(args, spec) -> list[dict]:
     from spurious.organism.grid import GridSpec, summarize
-    from spurious.organism.runner import get_arm, load_result
+    from spurious.organism.runner import get_arm
 
     pools = []  # each folder is a grid (<f>/runs) or a reliability study (<f>/run-*/runs)
     for folder in map(Path, args.resample):
         pools += [folder / "runs"] if (folder / "runs").is_dir() else sorted(folder.glob("run-*/runs"))
-    available: dict[tuple[str, str], dict[int, Path]] = {}
+    available: dict[tuple[str, str], dict[int, dict]] = {}   # every result, read once
     for pool in pools:
         for res in pool.glob("*/result.json"):
             r = json.loads(res.read_text())
             c = r["cell"]
-            available.setdefault((c["family"], c["arm"]), {})[c["seed"]] = res.parent.parent
+            available.setdefault((c["family"], c["arm"]), {})[c["seed"]] = r
     rng = random.Random(args.seed)
     rows = []
     for d in range(args.draws):
         family_arms = {}
-        picks: dict[tuple[str, str, int], Path] = {}
+        results: dict[tuple[str, str, int], dict] = {}
         for fam in spec.families:
             arms = spec.arm_seeds(fam)
             family_arms[fam] = {}
@@ -108,20 +108,10 @@ def resample_mode(args, spec) -> list[dict]:
                     chosen_by_base[arm] = chosen
                 family_arms[fam][arm] = tuple(chosen)
                 for s in chosen:
-                    picks[(fam, arm, s)] = have[s]
+                    results[(fam, arm, s)] = have[s]
         drawn = GridSpec(families=spec.families, arms={}, settings=spec.settings, family_arms=family_arms)
-        # summarize reads one folder: link the drawn cells into a scratch folder
-        scratch = Path(args.out) / "resample-scratch"
-        if scratch.exists():
-            for p in scratch.iterdir():
-                p.unlink()
-        scratch.mkdir(parents=True, exist_ok=True)
-        for (fam, arm, s), pool in picks.items():
-            name = f"{fam}__{arm}__s{s}"
-            (scratch / name).symlink_to((pool / name).resolve())
-        summary = summarize(drawn, scratch)
+        summary = summarize(drawn, None, load=lambda _, c: results.get((c.family, c.arm, c.seed)))
         rows.append({"draw": d, "verdicts": _verdicts(summary, list(spec.families))})
-        assert all(load_result(scratch, c) is not None for c in drawn.cells())
     return rows
 
 

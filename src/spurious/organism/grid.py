@@ -213,12 +213,13 @@ def _ci(values: Sequence[float]) -> dict[str, float | int | None]:
     return {"n": m.n, "mean": m.mean, "low": None if nan else m.low, "high": None if nan else m.high}
 
 
-def _units(spec: GridSpec, runs_dir: str | Path) -> dict[tuple[str, str], list[tuple[int, list[dict]]]]:
+def _units(spec: GridSpec, runs_dir: str | Path, load: Callable[[Any, Cell], dict | None] = load_result
+           ) -> dict[tuple[str, str], list[tuple[int, list[dict]]]]:
     """Finished results per (family, arm) as independent units: one per seed, or, for an arm run together
     with its antithetic twin (``Arm.twin_of``), one per seed where both finished (the pair)."""
     found: dict[tuple[str, str], dict[int, dict]] = {}
     for cell in spec.cells():
-        r = load_result(runs_dir, cell)
+        r = load(runs_dir, cell)
         if r is not None:
             found.setdefault((cell.family, cell.arm), {})[cell.seed] = r
     units: dict[tuple[str, str], list[tuple[int, list[dict]]]] = {}
@@ -235,11 +236,13 @@ def _units(spec: GridSpec, runs_dir: str | Path) -> dict[tuple[str, str], list[t
     return {k: v for k, v in units.items() if v}
 
 
-def summarize(spec: GridSpec, runs_dir: str | Path) -> dict[str, Any]:
+def summarize(spec: GridSpec, runs_dir: str | Path,
+              load: Callable[[Any, Cell], dict | None] = load_result) -> dict[str, Any]:
     """Per (family, arm): every delta's mean with its 95% t-interval across units (seeds, or antithetic pairs
-    whose value is the mean of the two runs), and sign counts."""
+    whose value is the mean of the two runs), and sign counts. ``load(runs_dir, cell)`` reads a cell's result
+    (``None``: not finished); the default reads ``<runs_dir>/<cell>/result.json``."""
     rows = []
-    for (fam, arm), units in _units(spec, runs_dir).items():
+    for (fam, arm), units in _units(spec, runs_dir, load).items():
         results = [r for _, rs in units for r in rs]
 
         def values(k: str) -> list[float]:
