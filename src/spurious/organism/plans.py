@@ -1,4 +1,4 @@
-"""The demo's grids: ``default`` (about 15 minutes on 2 cores), ``full`` and ``conditions``.
+"""The demo's grids: ``default`` (about 11 minutes on 2 quiet cores, measured), ``full`` and ``conditions``.
 
 The organisms are shipped with the package (no pre-training). ``default``: 45 runs x 30 phases, the
 claims' arms with seeds spent where the verdicts are borderline (docs/organism.md, "Statistical design"):
