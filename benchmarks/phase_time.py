@@ -25,7 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 MODES = ("recompute", "sampler")
 
 
-def run_once(mode: str, phases: int, out: str) -> list[dict]:
+def run_once(mode: str, phases: int, out: str) -> tuple[list[dict], float]:
+    """One training run; its phases after the first, and its CPU seconds per phase."""
     import torch
 
     from spurious.organism.corpus import split_problems
