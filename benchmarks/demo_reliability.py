@@ -9,7 +9,8 @@ Two modes:
 * ``--resample POOL``: no training; from a folder of finished runs (``POOL/runs/*/result.json``, e.g. the union
   of earlier demos' ``runs/`` or a study with many seeds per arm), draw ``--draws`` seed sets of the plan's
   sizes without replacement per (family, arm) and judge each: an estimate of the rate with seed sets the pool
-  holds (it under-states the spread when the pool is not much larger than the plan).
+  holds (it under-states the spread when the pool is not much larger than the plan). ``--units FAMILY/ARM=N``
+  judges the same pool with other unit counts (an arm and its twin get N seeds), to size a plan.
 
 The peer is the expected verdict list (``--expect``; default: the four claims supported, as ``--full`` reads
 them); the summary prints, per claim, how many runs were decisive and how many agreed, and the share of runs in
@@ -17,6 +18,7 @@ which all four agreed.
 
     nice -n 10 python benchmarks/demo_reliability.py --runs 10 --out /tmp/reliability [--first-seed 1000]
     python benchmarks/demo_reliability.py --resample /tmp/reliability --draws 2000
+    python benchmarks/demo_reliability.py --resample /tmp/reliability --units qwen-like/random=30
 """
 
 from __future__ import annotations
@@ -115,6 +117,28 @@ def resample_mode(args, spec) -> list[dict]:
     return rows
 
 
+def with_units(spec, units: list[str]):
+    """``spec`` with other unit counts: ``FAMILY/ARM=N`` gives the arm (and its antithetic twin) N seeds."""
+    from dataclasses import replace
+
+    from spurious.organism.runner import get_arm
+
+    family_arms = {f: spec.arm_seeds(f) for f in spec.families}
+    for item in units:
+        try:
+            key, n = item.split("=")
+            fam, arm = key.split("/")
+            n = int(n)
+        except ValueError:
+            raise SystemExit(f"--units {item!r}: expected FAMILY/ARM=N") from None
+        if arm not in family_arms.get(fam, {}) or n < 1:
+            raise SystemExit(f"--units {item!r}: {fam}/{arm} is not in the plan, or N < 1")
+        for a in family_arms[fam]:
+            if a == arm or get_arm(a).twin_of == arm:
+                family_arms[fam][a] = tuple(range(n))
+    return replace(spec, arms={}, family_arms=family_arms)
+
+
 def report(rows: list[dict], expect: dict[str, str]) -> dict:
     n = len(rows)
     out = {"runs": n, "expected": expect, "claims": {}}
@@ -142,6 +166,8 @@ def main() -> None:
                     help="expected verdicts of (a),(b),(c),(d), comma-separated")
     ap.add_argument("--resample", nargs="+", default=None,
                     help="estimate from finished runs in these folders (grids or reliability studies) instead")
+    ap.add_argument("--units", nargs="+", default=None, metavar="FAMILY/ARM=N",
+                    help="with --resample: judge the plan with these unit counts instead (e.g. qwen-like/random=30)")
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0, help="resampling seed")
     args = ap.parse_args()
@@ -149,6 +175,10 @@ def main() -> None:
     from spurious.organism.plans import get_plan
 
     spec = get_plan("default")
+    if args.units:
+        if not args.resample:
+            raise SystemExit("--units only applies to --resample (a run mode demo runs the shipped plan)")
+        spec = with_units(spec, args.units)
     expect = dict(zip(CLAIMS, (v.strip() for v in args.expect.split(","))))
     rows = resample_mode(args, spec) if args.resample else run_mode(args, spec)
     result = report(rows, expect)

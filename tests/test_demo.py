@@ -52,9 +52,9 @@ def test_demo_rejects_bad_options(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # the whole default demo: ~15 min on 2 quiet cores, more under load
+@pytest.mark.timeout(3600)  # the whole default demo: ~12 min on 2 quiet cores, more under load
 def test_default_demo_end_to_end(tmp_path):
-    """The real default demo (~15 min on 2 quiet cores): report with four verdict lines and every figure."""
+    """The real default demo (~12 min on 2 quiet cores): report with four verdict lines and every figure."""
     env = {**os.environ, "SPURIOUS_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}  # shipped organisms
     out = tmp_path / "demo"
     proc = subprocess.run([sys.executable, "-m", "spurious", "demo", "--out", str(out)], env=env,

@@ -193,11 +193,11 @@ def test_plans_and_overrides():
 
     d = get_plan("default")
     cells = d.cells()
-    assert len(cells) == 45 and [c.seed for c in cells] == sorted(c.seed for c in cells)
-    assert {c.arm for c in cells if c.family == "bad-code"} == {"random", "gt"}   # independent seeds
-    for arm in ("random", "random-onpolicy"):   # pairs: a twin for every seed of the base arm
-        assert d.arm_seeds("qwen-like")[arm] == d.arm_seeds("qwen-like")[f"{arm}-anti"]
-    assert d.settings.phases == 30
+    assert len(cells) == 89 and [c.seed for c in cells] == sorted(c.seed for c in cells)
+    assert {c.arm for c in cells if c.family == "no-code"} == {"random", "gt"}   # independent seeds
+    for fam, arm in (("qwen-like", "random"), ("qwen-like", "random-onpolicy"), ("bad-code", "random")):
+        assert d.arm_seeds(fam)[arm] == d.arm_seeds(fam)[f"{arm}-anti"]   # pairs: a twin for every seed
+    assert d.settings.phases == 15
     full = get_plan("full")
     assert len(full.cells()) == 49 and full.settings.phases == 100
     assert len([c for c in full.cells() if (c.family, c.arm) == ("qwen-like", "random")]) == 5

@@ -11,7 +11,7 @@ import typer
 def demo(
     full: bool = typer.Option(False, "--full", help="The stronger study (= --plan full): 49 runs x 100 phases, "
                                                     "more seeds and pairs, the paper's 0.65 prior."),
-    plan: str = typer.Option("default", help="default (45 runs x 30 phases) | full (the claims, 100 phases, more "
+    plan: str = typer.Option("default", help="default (89 runs x 15 phases) | full (the claims, 100 phases, more "
                                              "seeds) | conditions (other rewards, no clip, clip range, steps per "
                                              "phase, the 0.90 prior) | mechanism (31 runs: the follow-up "
                                              "literature's claims - clip asymmetry, RLOO/REINFORCE, flip(p), "

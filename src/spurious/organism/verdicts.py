@@ -13,9 +13,9 @@ interval keeps its nominal 95% coverage.
 Claims of absence ("does not help", "no drift") are equivalence tests: "supported" needs the interval to *rule
 out* a practically meaningful effect, not merely to contain 0 (a wide interval contains 0 more often, which
 would reward noisy experiments). The margins are ``PRACTICAL_GAIN`` (+0.03 accuracy) and ``PRACTICAL_DRIFT``
-(0.03 majority-style frequency, about 40 % of the clipped qwen-like arm's mean drift at 30 phases). A negative
-mean alone is not evidence of absence; an interval just above 0 but inside the margin is not evidence of a
-meaningful effect.
+(0.03 majority-style frequency, about two thirds of the clipped qwen-like arm's mean drift at the default's 15
+phases). A negative mean alone is not evidence of absence; an interval just above 0 but inside the margin is not
+evidence of a meaningful effect.
 
 Rules (``MIN_SEEDS`` = 3 unless stated):
 
